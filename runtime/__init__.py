@@ -1,0 +1,32 @@
+"""Skill execution, free of Django: compile, load, run and stream pharia:skill components."""
+
+from runtime.csi import Csi
+from runtime.engine import (
+    SKILL_WORLD,
+    STREAM_WORLD,
+    CompiledSkill,
+    EngineSettings,
+    InvalidComponent,
+    LoadedSkill,
+    Runtime,
+    SkillMetadata,
+    digest,
+)
+from runtime.limits import Limits
+from runtime.outcome import ErrorKind, RunOutcome
+
+__all__ = [
+    "SKILL_WORLD",
+    "STREAM_WORLD",
+    "CompiledSkill",
+    "Csi",
+    "EngineSettings",
+    "ErrorKind",
+    "InvalidComponent",
+    "Limits",
+    "LoadedSkill",
+    "RunOutcome",
+    "Runtime",
+    "SkillMetadata",
+    "digest",
+]

@@ -1,0 +1,282 @@
+"""Python mirrors of the records of ``pharia:skill@0.3.x``: what CSI backends take and return.
+
+Field names are the WIT names in snake_case. The host linker (``runtime/host.py``) converts
+between these and wasmtime component values; the CSI shell converts them from and to the JSON
+the official SDK's ``DevCsi`` sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal, Union
+
+
+class CsiError(Exception):
+    """A CSI call failed: the run ends with error kind ``csi_error`` and this message."""
+
+
+class NotConfigured(CsiError):
+    """No backend for this CSI function is configured on the kernel."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} is not configured on this kernel")
+
+
+class InvalidCsiRequest(CsiError):
+    """The request names an unknown model or carries parameters the backend refuses."""
+
+
+# -- language ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SelectLanguageRequest:
+    text: str
+    languages: list[str]
+
+
+# -- chunking ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkParams:
+    model: str
+    max_tokens: int
+    overlap: int = 0
+
+
+@dataclass
+class ChunkRequest:
+    text: str
+    params: ChunkParams
+    character_offsets: bool = False
+
+
+@dataclass
+class ChunkWithOffset:
+    text: str
+    byte_offset: int
+    character_offset: int | None = None
+
+
+# -- inference --------------------------------------------------------------------------------
+
+
+class FinishReason(str, Enum):
+    STOP = "stop"
+    LENGTH = "length"
+    CONTENT_FILTER = "content-filter"
+
+
+@dataclass
+class Logprobs:
+    """``no``, ``sampled`` or ``top`` (with ``top`` alternatives, 0-20)."""
+
+    kind: Literal["no", "sampled", "top"] = "no"
+    top: int = 0
+
+
+@dataclass
+class Logprob:
+    token: bytes
+    logprob: float
+
+
+@dataclass
+class Distribution:
+    sampled: Logprob
+    top: list[Logprob] = field(default_factory=list)
+
+
+@dataclass
+class TokenUsage:
+    prompt: int
+    completion: int
+
+
+@dataclass
+class CompletionParams:
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    stop: list[str] = field(default_factory=list)
+    return_special_tokens: bool = False
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logprobs: Logprobs = field(default_factory=Logprobs)
+    echo: bool = False
+
+
+@dataclass
+class CompletionRequest:
+    model: str
+    prompt: str
+    params: CompletionParams = field(default_factory=CompletionParams)
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: FinishReason
+    logprobs: list[Distribution]
+    usage: TokenUsage
+
+
+@dataclass
+class CompletionAppend:
+    text: str
+    logprobs: list[Distribution] = field(default_factory=list)
+
+
+@dataclass
+class Message:
+    role: str
+    content: str
+
+
+@dataclass
+class ChatParams:
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logprobs: Logprobs = field(default_factory=Logprobs)
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[Message]
+    params: ChatParams = field(default_factory=ChatParams)
+
+
+@dataclass
+class ChatResponse:
+    message: Message
+    finish_reason: FinishReason
+    logprobs: list[Distribution]
+    usage: TokenUsage
+
+
+@dataclass
+class MessageAppend:
+    content: str
+    logprobs: list[Distribution] = field(default_factory=list)
+
+
+# Stream events: (kind, value) pairs mirror the WIT variants.
+@dataclass
+class CompletionEvent:
+    kind: Literal["append", "end", "usage"]
+    value: CompletionAppend | FinishReason | TokenUsage
+
+
+@dataclass
+class ChatEvent:
+    kind: Literal["message-begin", "message-append", "message-end", "usage"]
+    value: str | MessageAppend | FinishReason | TokenUsage
+
+
+@dataclass
+class ExplanationRequest:
+    prompt: str
+    target: str
+    model: str
+    granularity: Literal["auto", "word", "sentence", "paragraph"] = "auto"
+
+
+@dataclass
+class TextScore:
+    start: int
+    length: int
+    score: float
+
+
+# -- document index ---------------------------------------------------------------------------
+
+
+@dataclass
+class IndexPath:
+    namespace: str
+    collection: str
+    index: str
+
+
+@dataclass
+class DocumentPath:
+    namespace: str
+    collection: str
+    name: str
+
+
+@dataclass
+class TextCursor:
+    item: int
+    position: int
+
+
+@dataclass
+class SearchRequest:
+    index_path: IndexPath
+    query: str
+    max_results: int
+    min_score: float | None = None
+    # Filters are kept in the JSON shape of the DocumentIndex API (see runtime.host for the mapping).
+    filters: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    document_path: DocumentPath
+    content: str
+    score: float
+    start: TextCursor
+    end: TextCursor
+
+
+@dataclass
+class Document:
+    path: DocumentPath
+    # Each item is ("text", str) or ("image", None).
+    contents: list[tuple[str, str | None]]
+    metadata: bytes | None = None
+
+
+# -- tools ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Argument:
+    name: str
+    value: bytes  # JSON
+
+
+@dataclass
+class InvokeRequest:
+    tool_name: str
+    arguments: list[Argument]
+
+
+@dataclass
+class ToolOutput:
+    """A successful tool call: a list of text modalities."""
+
+    texts: list[str]
+
+
+@dataclass
+class ToolFailure:
+    message: str
+
+
+ToolResult = Union[ToolOutput, ToolFailure]
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str
+    input_schema: bytes  # JSON

@@ -1,0 +1,301 @@
+"""Compile, load and run ``pharia:skill`` components with wasmtime.
+
+One :class:`Runtime` per process holds the engine (Cranelift, epoch interruption), the host
+linker and an epoch ticker thread. Components are compiled once at registration
+(:meth:`Runtime.compile`) and later loaded from their serialized artifact
+(:meth:`Runtime.load`, ~0.1 s instead of ~10 s). Every call gets a fresh Store with the run's
+time and memory limits, so runs never share state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import wasmtime
+from wasmtime import component as wc
+
+from runtime import host
+from runtime.csi import Csi
+from runtime.limits import Limits
+from runtime.outcome import ErrorKind, RunOutcome
+
+SKILL_WORLD = "skill"
+STREAM_WORLD = "message-stream-skill"
+_EXPORTS = {"skill-handler": SKILL_WORLD, "message-stream": STREAM_WORLD}
+_EXPORT_NAME = re.compile(r"^pharia:skill/(?P<interface>[a-z-]+)@(?P<version>\d+\.\d+\.\d+)$")
+SUPPORTED_MINOR = (0, 3)
+LATEST_PATCH = 11
+TICK_SECONDS = 0.01
+
+
+class InvalidComponent(ValueError):
+    """The bytes are not a component this kernel can run; the message says why."""
+
+
+@dataclass(frozen=True)
+class SkillMetadata:
+    description: str | None
+    input_schema: Any
+    output_schema: Any
+
+
+@dataclass
+class CompiledSkill:
+    world: str
+    wit_version: str
+    export: str  # the exported interface, e.g. pharia:skill/skill-handler@0.3.11
+    artifact: bytes  # serialized machine code, loadable by an engine with the same key
+    compile_seconds: float
+
+
+@dataclass
+class LoadedSkill:
+    component: wc.Component
+    world: str
+    wit_version: str
+    export: str
+    size: int  # artifact bytes, for cache accounting
+
+    @property
+    def is_stream(self) -> bool:
+        return self.world == STREAM_WORLD
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    opt_level: str = "speed"  # Cranelift: none, speed, speed_and_size
+
+    def key(self) -> str:
+        return f"opt={self.opt_level}"
+
+
+def wasmtime_version() -> str:
+    return metadata.version("wasmtime")
+
+
+class Runtime:
+    """The process-wide wasm engine. Thread-safe: runs may execute on many threads at once."""
+
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        self.settings = settings or EngineSettings()
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.cranelift_opt_level = self.settings.opt_level
+        self.engine = wasmtime.Engine(config)
+        self.linker = host.build_linker(self.engine)
+        self._ticker_started = False
+        self._ticker_lock = threading.Lock()
+
+    @property
+    def artifact_key(self) -> str:
+        """Serialized artifacts are only valid for the same wasmtime version and engine settings."""
+        return f"wasmtime-{wasmtime_version()}-{self.settings.key()}"
+
+    def _ensure_ticker(self) -> None:
+        # Started lazily so a forked worker process gets its own thread.
+        with self._ticker_lock:
+            if self._ticker_started:
+                return
+            thread = threading.Thread(target=self._tick, name="wasm-epoch-ticker", daemon=True)
+            thread.start()
+            self._ticker_started = True
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(TICK_SECONDS)
+            self.engine.increment_epoch()
+
+    # -- compile and load --------------------------------------------------------------------
+
+    def inspect(self, component: wc.Component) -> tuple[str, str, str]:
+        """Return (world, wit_version, export name), or raise InvalidComponent with the reason."""
+        exports = component.type.exports(self.engine)
+        found = []
+        for name in exports:
+            match = _EXPORT_NAME.match(name)
+            if match and match["interface"] in _EXPORTS:
+                found.append((match["interface"], match["version"], name))
+        if not found:
+            names = ", ".join(sorted(exports)) or "nothing"
+            raise InvalidComponent(
+                "the component exports no pharia:skill world (expected pharia:skill/skill-handler or "
+                f"pharia:skill/message-stream); it exports {names}"
+            )
+        interface, version, name = found[0]
+        major, minor, patch = (int(part) for part in version.split("."))
+        if (major, minor) != SUPPORTED_MINOR or patch > LATEST_PATCH:
+            raise InvalidComponent(
+                f"the component targets pharia:skill@{version}; this kernel supports "
+                f"pharia:skill@0.3.0 to 0.3.{LATEST_PATCH}. Rebuild it with pharia-skill 0.20.x"
+            )
+        return _EXPORTS[interface], version, name
+
+    def compile(self, wasm: bytes) -> CompiledSkill:
+        """Validate and compile a component once; raises InvalidComponent with a clear reason."""
+        if wasm[:4] != b"\0asm":
+            raise InvalidComponent("the file is not WebAssembly (it does not start with \\0asm)")
+        started = time.perf_counter()
+        try:
+            component = wc.Component(self.engine, wasm)
+        except wasmtime.WasmtimeError as error:
+            reason = str(error).splitlines()[0]
+            if "component" in reason.lower() or "module" in reason.lower():
+                raise InvalidComponent(f"the file is not a WebAssembly component: {reason}") from None
+            raise InvalidComponent(f"the component does not compile: {reason}") from None
+        world, version, export = self.inspect(component)
+        artifact = bytes(component.serialize())
+        return CompiledSkill(world, version, export, artifact, time.perf_counter() - started)
+
+    def load(self, artifact: bytes) -> LoadedSkill:
+        component = wc.Component.deserialize(self.engine, artifact)
+        world, version, export = self.inspect(component)
+        return LoadedSkill(component, world, version, export, len(artifact))
+
+    # -- call --------------------------------------------------------------------------------
+
+    def _instantiate(self, skill: LoadedSkill, limits: Limits) -> tuple[wasmtime.Store, Any]:
+        self._ensure_ticker()
+        store = wasmtime.Store(self.engine)
+        store.set_wasi(wasmtime.WasiConfig())  # no preopened dirs, no env, no network
+        store.set_limits(memory_size=limits.memory_bytes)
+        store.set_epoch_deadline(max(1, int(limits.timeout / TICK_SECONDS)))
+        instance = self.linker.instantiate(store, skill.component)
+        return store, instance
+
+    def _func(self, skill: LoadedSkill, store: wasmtime.Store, instance: Any, name: str) -> Any:
+        interface = skill.component.get_export_index(skill.export)
+        index = skill.component.get_export_index(name, interface)
+        if index is None:
+            raise InvalidComponent(f"{skill.export} has no function {name}")
+        return instance.get_func(store, index)
+
+    def metadata(self, skill: LoadedSkill, limits: Limits | None = None) -> SkillMetadata:
+        """Description and schemas; message-stream skills have no metadata export in 0.3.x."""
+        if skill.is_stream:
+            return SkillMetadata(None, None, None)
+        store, instance = self._instantiate(skill, limits or Limits(timeout=10))
+        with host.bind(host.RunContext(csi=Csi())):
+            func = self._func(skill, store, instance, "metadata")
+            value = func(store)
+            func.post_return(store)
+        return SkillMetadata(
+            description=(value.description or "").strip() or None,
+            input_schema=_json_or_none(host.get(value, "input_schema")),
+            output_schema=_json_or_none(host.get(value, "output_schema")),
+        )
+
+    def run(self, skill: LoadedSkill, input: bytes, csi: Csi, limits: Limits) -> RunOutcome:
+        """Run a ``skill`` world component: output bytes or a classified error."""
+        return self._call(skill, input, csi, limits, on_item=None)
+
+    def stream(self, skill: LoadedSkill, input: bytes, csi: Csi, limits: Limits, on_item: Any) -> RunOutcome:
+        """Run a ``message-stream-skill``; ``on_item`` receives each message item as it is written."""
+        return self._call(skill, input, csi, limits, on_item=on_item)
+
+    def _call(self, skill: LoadedSkill, input: bytes, csi: Csi, limits: Limits, on_item: Any) -> RunOutcome:
+        outcome = RunOutcome()
+        items: list[dict[str, Any]] = []
+
+        def collect(item: dict[str, Any]) -> None:
+            items.append(item)
+            if on_item is not None:
+                on_item(item)
+
+        context = host.RunContext(csi=csi, on_item=collect if skill.is_stream else None)
+        started = time.perf_counter()
+        try:
+            store, instance = self._instantiate(skill, limits)
+            with host.bind(context):
+                func = self._func(skill, store, instance, "run")
+                if skill.is_stream:
+                    handle = wc.ResourceHost.own(next(host._reps) & 0xFFFFFFFF, host.STREAM_OUTPUT)
+                    result = func(store, input, handle)
+                else:
+                    result = func(store, input)
+                func.post_return(store)
+            if isinstance(result, wc.Variant):
+                outcome.error_kind, outcome.error_message = _skill_error(result, limits)
+            else:
+                outcome.output = result if isinstance(result, bytes) else None
+        except wasmtime.WasmtimeError as error:
+            outcome.error_kind, outcome.error_message = _classify(error, context, limits)
+        finally:
+            outcome.duration = time.perf_counter() - started
+            outcome.items = items
+        return outcome
+
+
+def _json_or_none(raw: bytes | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return json_loads(raw)
+    except ValueError:
+        return None
+
+
+def json_loads(raw: bytes) -> Any:
+    import json
+
+    return json.loads(raw)
+
+
+def _skill_error(error: wc.Variant, limits: Limits) -> tuple[ErrorKind, str]:
+    """The skill's own error. Python skills report a failed allocation as ``MemoryError``."""
+    message = str(error.payload)
+    if error.tag == "invalid-input":
+        return ErrorKind.INVALID_INPUT, message
+    if message.rstrip().splitlines()[-1:] == ["MemoryError"]:
+        megabytes = limits.memory_bytes // (1024 * 1024)
+        return ErrorKind.MEMORY_EXHAUSTED, f"the skill exceeded its memory limit of {megabytes} MiB"
+    return ErrorKind.INTERNAL, message
+
+
+def _classify(
+    error: wasmtime.WasmtimeError, context: host.RunContext, limits: Limits
+) -> tuple[ErrorKind, str]:
+    text = str(error)
+    if context.csi_error is not None:
+        return ErrorKind.CSI_ERROR, str(context.csi_error)
+    if "interrupt" in text:
+        return ErrorKind.TIMEOUT, f"the skill exceeded its time limit of {limits.timeout:g} s"
+    if _looks_like_oom(text):
+        megabytes = limits.memory_bytes // (1024 * 1024)
+        return ErrorKind.MEMORY_EXHAUSTED, f"the skill exceeded its memory limit of {megabytes} MiB"
+    return ErrorKind.TRAP, _trap_message(text)
+
+
+def _looks_like_oom(text: str) -> bool:
+    lowered = text.lower()
+    return any(
+        marker in lowered
+        for marker in (
+            "memory allocation",
+            "out of memory",
+            "memoryerror",
+            "memory limit",
+            "capacity overflow",
+        )
+    )
+
+
+def _trap_message(text: str) -> str:
+    """The cause first (what a reader needs), then wasmtime's backtrace for the skill author."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if "Caused by:" in lines:
+        cause = " ".join(lines[lines.index("Caused by:") + 1 :])
+    else:
+        cause = next(
+            (line for line in lines if line.startswith("wasm trap")), lines[0] if lines else "unknown"
+        )
+    return f"the skill trapped: {cause}\n\n{text}"
+
+
+def digest(wasm: bytes) -> str:
+    return hashlib.sha256(wasm).hexdigest()

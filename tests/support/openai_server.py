@@ -1,0 +1,360 @@
+"""A loopback stand-in for an OpenAI-compatible inference provider, standard library only.
+
+``with OpenAITestServer() as server:`` serves ``/v1/completions``, ``/v1/chat/completions`` and
+``/v1/models`` on ``server.url`` and records every JSON body in ``server.requests``. Behaviour is
+deterministic and keyed by the model name:
+
+* ``test-model``: completions answer ``"echo: <prompt>"``, chat ``"echo: <last user message>"``,
+  one token per whitespace-separated word; ``stop`` cuts the text, ``max_tokens`` truncates it
+  (finish reason ``length``); usage counts words. Logprobs: each token -0.5, alternatives
+  ``alt1``, ``alt2``, ... at -1.5, -2.5, ...; ``echo`` prepends the prompt (first logprob ``null``,
+  as vLLM does). Streams send one SSE chunk per word, a finish chunk, a usage chunk (when
+  ``stream_options.include_usage``) and ``data: [DONE]``.
+* ``slow-model``: like ``test-model`` after sleeping ``server.delay`` seconds.
+* ``tool-model``: chat answers with ``tool_calls`` and finish reason ``tool_calls``.
+* ``ratelimited-model``: 429 with ``Retry-After: 1``. ``broken-model``: 500 with an OpenAI error.
+* any other model: 404 ``The model `x` does not exist.``
+
+Knobs: ``token`` (require ``Authorization: Bearer <token>``, else 401 whose message echoes the key
+sent, as OpenAI does partially), ``delay``, ``stream_delay`` (seconds between SSE chunks).
+``max_in_flight`` records the highest number of requests handled at once.
+
+Run ``python -m tests.support.openai_server --port 8090`` to serve until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["MODELS", "OpenAITestServer"]
+
+MODELS = ("test-model", "slow-model", "tool-model", "ratelimited-model", "broken-model")
+
+
+class OpenAITestServer:
+    """An OpenAI-compatible HTTP server on a daemon thread; port 0 picks a free port."""
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, token: str | None = None, delay: float = 1.0
+    ) -> None:
+        self.token = token
+        self.delay = delay
+        self.stream_delay = 0.0
+        self.verbose = False
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.app = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """Base URL, ending in ``/v1``."""
+        return f"http://{self._httpd.server_address[0]}:{self.port}/v1"
+
+    def start(self) -> OpenAITestServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> OpenAITestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until interrupted."""
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._httpd.server_close()
+
+    def _enter(self, body: dict[str, Any], headers: dict[str, str]) -> None:
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(headers)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 512
+    allow_reuse_address = True
+    app: OpenAITestServer
+
+    def server_bind(self) -> None:
+        # Skip HTTPServer.server_bind's getfqdn(), which can stall on a machine without DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients dropping keep-alive connections
+            super().handle_error(request, client_address)
+
+
+def _error(message: str, kind: str, code: Any = None, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _pieces(text: str, max_tokens: int | None, stop: Any) -> tuple[list[str], str]:
+    """Split into word tokens (keeping leading whitespace), apply ``stop`` then ``max_tokens``."""
+    for sequence in [stop] if isinstance(stop, str) else stop or []:
+        if sequence and sequence in text:
+            text = text[: text.index(sequence)]
+    pieces = re.findall(r"\s*\S+", text)
+    if max_tokens is not None and len(pieces) > max_tokens:
+        return pieces[:max_tokens], "length"
+    return pieces, "stop"
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _alternatives(token: str, n: int) -> list[tuple[str, float]]:
+    return [(token, -0.5)] + [(f"alt{k}", -0.5 - k) for k in range(1, n)]
+
+
+def _chat_logprob(token: str, logprob: float) -> dict[str, Any]:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # idle keep-alive connections
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.app.verbose:
+            super().log_message(format, *args)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, chunks: list[dict[str, Any]]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for chunk in [*(json.dumps(c) for c in chunks), "[DONE]"]:
+                data = f"data: {chunk}\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+                if self.server.app.stream_delay:
+                    time.sleep(self.server.app.stream_delay)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client stopped reading
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0].rstrip("/") == "/v1/models":
+            data = [{"id": model, "object": "model", "owned_by": "test"} for model in MODELS]
+            self._json(200, {"object": "list", "data": data})
+        else:
+            self._json(404, _error(f"no route for GET {self.path}", "NotFoundError", 404))
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self._json(400, _error("request body is not JSON", "BadRequestError", 400))
+        app = self.server.app
+        app._enter(body if isinstance(body, dict) else {"_raw": body}, dict(self.headers.items()))
+        try:
+            self._answer(app, body)
+        finally:
+            app._leave()
+
+    # -- behaviour --------------------------------------------------------------------------------
+
+    def _answer(self, app: OpenAITestServer, body: Any) -> None:
+        given = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if app.token is not None and given != app.token:
+            message = f"Incorrect API key provided: {given}." if given else "You didn't provide an API key."
+            return self._json(401, _error(message, "invalid_request_error", "invalid_api_key"))
+        path = self.path.split("?")[0].rstrip("/")
+        if path not in ("/v1/completions", "/v1/chat/completions"):
+            return self._json(404, _error(f"no route for POST {self.path}", "NotFoundError", 404))
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            return self._json(400, _error("field `model` is required", "BadRequestError", 400, "model"))
+        model = body["model"]
+        if model not in MODELS:
+            message = f"The model `{model}` does not exist."
+            return self._json(404, _error(message, "NotFoundError", 404, "model"))
+        if model == "ratelimited-model":
+            error = _error("Rate limit reached for requests", "rate_limit_error", "rate_limit_exceeded")
+            return self._json(429, error, {"Retry-After": "1"})
+        if model == "broken-model":
+            return self._json(500, _error("The model crashed (CUDA out of memory)", "server_error", 500))
+        if model == "slow-model":
+            time.sleep(app.delay)
+        if path == "/v1/completions":
+            return self._completion(body)
+        return self._chat(body)
+
+    def _completion(self, body: dict[str, Any]) -> None:
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str):
+            return self._json(400, _error("`prompt` must be a string", "BadRequestError", 400, "prompt"))
+        pieces, finish = _pieces(f"echo: {prompt}", body.get("max_tokens"), body.get("stop"))
+        n = body.get("logprobs")
+        echo = bool(body.get("echo"))
+        usage = _usage(_words(prompt), len(pieces))
+        base = {
+            "id": "cmpl-test",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": body["model"],
+        }
+
+        def logprobs(tokens: list[str], first_null: bool = False) -> dict[str, Any] | None:
+            if n is None:
+                return None
+            tops = [dict(_alternatives(token, max(n, 1))) for token in tokens]
+            values: list[float | None] = [-0.5] * len(tokens)
+            if first_null and tokens:
+                values[0], tops[0] = None, None  # type: ignore[call-overload]
+            offsets = [sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
+            return {"tokens": tokens, "token_logprobs": values, "top_logprobs": tops, "text_offset": offsets}
+
+        if not body.get("stream"):
+            prompt_pieces = re.findall(r"\s*\S+", prompt) if echo else []
+            all_logprobs = logprobs(prompt_pieces + pieces, first_null=echo)
+            text = (prompt if echo else "") + "".join(pieces)
+            choice = {"index": 0, "text": text, "logprobs": all_logprobs, "finish_reason": finish}
+            return self._json(200, {**base, "choices": [choice], "usage": usage})
+        chunks = [
+            {**base, "choices": [{"index": 0, "text": prompt, "logprobs": None, "finish_reason": None}]}
+        ]
+        chunks = chunks if echo else []
+        for piece in pieces:
+            choice = {"index": 0, "text": piece, "logprobs": logprobs([piece]), "finish_reason": None}
+            chunks.append({**base, "choices": [choice]})
+        chunks.append(
+            {**base, "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": finish}]}
+        )
+        if (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({**base, "choices": [], "usage": usage})
+        self._stream(chunks)
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return self._json(400, _error("`messages` must be a non-empty list", "BadRequestError", 400))
+        user = [m.get("content") or "" for m in messages if m.get("role") == "user"]
+        pieces, finish = _pieces(f"echo: {user[-1] if user else ''}", body.get("max_tokens"), None)
+        top = int(body.get("top_logprobs") or 0)
+        usage = _usage(sum(_words(m.get("content") or "") for m in messages), len(pieces))
+        base = {"id": "chatcmpl-test", "created": int(time.time()), "model": body["model"]}
+
+        def logprobs(tokens: list[str]) -> dict[str, Any] | None:
+            if not body.get("logprobs"):
+                return None
+            return {
+                "content": [
+                    {
+                        **_chat_logprob(t, -0.5),
+                        "top_logprobs": [_chat_logprob(*a) for a in _alternatives(t, top)][:top],
+                    }
+                    for t in tokens
+                ]
+            }
+
+        tool_calls = [
+            {
+                "id": "call_0",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": json.dumps({"city": "Berlin"})},
+            }
+        ]
+        if body["model"] == "tool-model":
+            pieces, finish, usage = [], "tool_calls", _usage(usage["prompt_tokens"], 7)
+        if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces) if pieces else None}
+            if body["model"] == "tool-model":
+                message["tool_calls"] = tool_calls
+            choice = {"index": 0, "message": message, "logprobs": logprobs(pieces), "finish_reason": finish}
+            return self._json(200, {**base, "object": "chat.completion", "choices": [choice], "usage": usage})
+        base = {**base, "object": "chat.completion.chunk"}
+
+        def chunk(delta: dict[str, Any], lp: Any = None, reason: str | None = None) -> dict[str, Any]:
+            return {
+                **base,
+                "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": reason}],
+            }
+
+        chunks = [chunk({"role": "assistant", "content": ""})]
+        chunks += [chunk({"content": piece}, logprobs([piece])) for piece in pieces]
+        if body["model"] == "tool-model":
+            chunks.append(chunk({"tool_calls": [{"index": 0, **tool_calls[0]}]}))
+        chunks.append(chunk({}, reason=finish))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({**base, "choices": [], "usage": usage})
+        self._stream(chunks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake OpenAI-compatible inference API.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument("--delay", type=float, default=1.0, help="seconds slow-model sleeps")
+    parser.add_argument("--stream-delay", type=float, default=0.0, help="seconds between SSE chunks")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args()
+    server = OpenAITestServer(args.host, args.port, token=args.token, delay=args.delay)
+    server.stream_delay, server.verbose = args.stream_delay, args.verbose
+    print(f"serving an OpenAI-compatible API at {server.url} (models: {', '.join(MODELS)})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
