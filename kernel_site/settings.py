@@ -1,0 +1,149 @@
+"""Skill Kernel settings. Every value comes from the environment; the README lists them all.
+
+Nothing set gives the embedded default: SQLite, artifacts on local disk, in-process execution.
+``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to PostgreSQL and Celery workers.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from kernel_site.env import envbool, envfloat, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(envstr("SKILL_KERNEL_DATA", str(BASE_DIR / "var")))
+
+SECRET_KEY = envstr("SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+DEBUG = envbool("DEBUG", False)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "skills",
+    "catalogue",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kernel_site.urls"
+WSGI_APPLICATION = "kernel_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'kernel.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the web threads read while a run is being stored; wait rather than fail on locks.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory: runs execute on other threads, which must see the test's rows.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-kernel.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {
+        "BACKEND": envstr("ARTIFACT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": {"location": envstr("ARTIFACT_ROOT", str(DATA_DIR / "artifacts"))}
+        if envstr("ARTIFACT_STORAGE_BACKEND", "") in ("", "django.core.files.storage.FileSystemStorage")
+        else {},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["skills.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "skills.api.exceptions.handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGIN_URL = "/admin/login/"
+
+# -- Skill execution ----------------------------------------------------------------------------
+SKILL_TIMEOUT_SECONDS = envfloat("SKILL_TIMEOUT_SECONDS", 30.0)
+SKILL_MEMORY_MB = envint("SKILL_MEMORY_MB", 512)
+SKILL_MAX_INPUT_BYTES = envint("SKILL_MAX_INPUT_BYTES", 1024 * 1024)
+SKILL_EXECUTOR_THREADS = envint("SKILL_EXECUTOR_THREADS", 8)
+SKILL_EXECUTOR_QUEUE = envint("SKILL_EXECUTOR_QUEUE", 64)
+SKILL_CACHE_MB = envint("SKILL_CACHE_MB", 1024)
+SKILL_CRANELIFT_OPT_LEVEL = envstr("SKILL_CRANELIFT_OPT_LEVEL", "speed")
+SKILL_SYNC_WAIT_SECONDS = envfloat("SKILL_SYNC_WAIT_SECONDS", 120.0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SKILL_MAX_INPUT_BYTES, 2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# -- CSI backends -------------------------------------------------------------------------------
+CHUNKING_FALLBACK_ENCODING = envstr("CHUNKING_FALLBACK_ENCODING", "") or None
+LANGUAGE_LOW_ACCURACY = envbool("LANGUAGE_LOW_ACCURACY", False)
+OPENAI_INFERENCE_URL = envstr("OPENAI_INFERENCE__URL", "")
+OPENAI_INFERENCE_TOKEN = envstr("OPENAI_INFERENCE__TOKEN", "")
+OPENAI_INFERENCE_TIMEOUT = envfloat("OPENAI_INFERENCE__TIMEOUT", 120.0)
+OPENAI_INFERENCE_MODELS = envlist("OPENAI_INFERENCE__MODELS", "")
+OPENAI_INFERENCE_MODEL_MAP = envstr("OPENAI_INFERENCE__MODEL_MAP", "")
+DOCUMENT_INDEX_URL = envstr("DOCUMENT_INDEX__URL", "")
+DOCUMENT_INDEX_TOKEN = envstr("DOCUMENT_INDEX__TOKEN", "")
+
+# -- Celery (distributed mode) ----------------------------------------------------------------
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

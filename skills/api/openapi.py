@@ -1,0 +1,146 @@
+"""The OpenAPI document of the invocation API, written by hand to match CONTRACTS.md."""
+
+from __future__ import annotations
+
+_ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"kind": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["kind", "message"],
+        }
+    },
+}
+
+
+def _errors(*codes: int) -> dict:
+    text = {
+        400: "Invalid input or skill error",
+        401: "Missing or invalid token",
+        403: "Not allowed in this namespace",
+        404: "Unknown namespace, skill or tag",
+        413: "Body too large",
+        429: "Too many requests",
+        500: "The skill trapped or ran out of memory",
+        502: "A CSI backend failed",
+        503: "Execution capacity exhausted",
+        504: "The skill exceeded its time limit",
+    }
+    return {
+        str(c): {"description": text[c], "content": {"application/json": {"schema": _ERROR}}} for c in codes
+    }
+
+
+def _skill_params() -> list[dict]:
+    return [
+        {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "tag",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "default": "latest"},
+            "description": "Tag (or digest prefix of at least 12 characters) of the version to use",
+        },
+    ]
+
+
+def openapi_document(server_url: str) -> dict:
+    json_body = {"required": True, "content": {"application/json": {"schema": {}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Skill Kernel",
+            "version": "0.1.0",
+            "description": "Run AI skills (pharia:skill WebAssembly components).",
+        },
+        "servers": [{"url": server_url}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/skills/{namespace}/{name}/run": {
+                "post": {
+                    "summary": "Run a skill and wait for its output",
+                    "parameters": _skill_params()
+                    + [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": json_body,
+                    "responses": {
+                        "200": {
+                            "description": "The skill's JSON output",
+                            "content": {"application/json": {"schema": {}}},
+                        },
+                        "202": {"description": "Still running after the wait limit: the run"},
+                        **_errors(400, 401, 403, 404, 413, 500, 502, 503, 504),
+                    },
+                }
+            },
+            "/v1/skills/{namespace}/{name}/message-stream": {
+                "post": {
+                    "summary": "Run a message-stream skill, answered as server-sent events",
+                    "parameters": _skill_params(),
+                    "requestBody": json_body,
+                    "responses": {
+                        "200": {
+                            "description": "event: message | reasoning | tool | error",
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(400, 401, 403, 413, 503),
+                    },
+                }
+            },
+            "/v1/skills/{namespace}/{name}/metadata": {
+                "get": {
+                    "summary": "Description, input and output JSON schema and type of a skill",
+                    "parameters": _skill_params(),
+                    "responses": {"200": {"description": "Metadata"}, **_errors(401, 403, 404)},
+                }
+            },
+            "/v1/skills": {
+                "get": {
+                    "summary": "List the skills you may see",
+                    "parameters": [
+                        {
+                            "name": "type",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "enum": ["programmable", "chat"]},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "namespace/name strings",
+                            "content": {
+                                "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
+                            },
+                        },
+                        **_errors(401),
+                    },
+                }
+            },
+            "/api/v1/runs/{run_id}": {
+                "get": {
+                    "summary": "A run: status, output or error, timings",
+                    "parameters": [
+                        {
+                            "name": "run_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "format": "uuid"},
+                        }
+                    ],
+                    "responses": {"200": {"description": "The run"}, **_errors(401, 404)},
+                }
+            },
+            "/health": {
+                "get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}
+            },
+        },
+    }

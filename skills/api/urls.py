@@ -1,0 +1,13 @@
+from django.urls import path
+
+from skills.api import views
+
+urlpatterns = [
+    path("v1/skills", views.list_skills, name="api-skills"),
+    path("v1/skills/<str:namespace>/<str:name>/run", views.run_skill, name="api-run"),
+    path("v1/skills/<str:namespace>/<str:name>/message-stream", views.message_stream, name="api-stream"),
+    path("v1/skills/<str:namespace>/<str:name>/metadata", views.skill_metadata, name="api-metadata"),
+    path("api/v1/runs/<uuid:run_id>", views.run_detail, name="api-run-detail"),
+    path("openapi.json", views.openapi, name="openapi"),
+    path("health", views.health, name="health"),
+]

@@ -1,0 +1,33 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from skills.models import SkillVersion
+from skills.services import registry
+from skills.services.errors import KernelError
+
+
+class Command(BaseCommand):
+    help = "Register a skill component (.wasm) as a version of NAMESPACE/NAME, compile it and tag it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("namespace")
+        parser.add_argument("name")
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--tag", default=registry.DEFAULT_TAG)
+
+    def handle(self, namespace, name, path, tag, **options):
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file")
+        try:
+            result = registry.register_version(namespace, name, path.read_bytes(), tag=tag)
+        except KernelError as error:
+            raise CommandError(error.message) from None
+        version = result.version
+        if version.status != SkillVersion.READY:
+            raise CommandError(f"{namespace}/{name} was not registered: {version.failure_reason}")
+        state = "registered" if result.created else "already registered"
+        self.stdout.write(
+            f"{namespace}/{name}:{tag} -> sha256:{version.digest[:12]} ({state}; {version.world} "
+            f"{version.wit_version}, compiled in {version.compile_seconds or 0:.1f} s)"
+        )

@@ -1,0 +1,176 @@
+"""Namespaces, skills, versions, tags and runs: the registry and the record of every invocation."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
+from django.db import models
+
+slug = RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,62}$", "Use lowercase letters, digits, - and _ (max 63).")
+
+
+class Namespace(models.Model):
+    name = models.CharField(max_length=63, unique=True, validators=[slug])
+    description = models.TextField(blank=True)
+    native_tools = models.CharField(
+        max_length=200, blank=True, help_text="Comma-separated native tools: add, subtract, saboteur."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def native_tool_names(self) -> list[str]:
+        return [name.strip() for name in self.native_tools.split(",") if name.strip()]
+
+
+class NamespaceGrant(models.Model):
+    """What members of a group may do in a namespace. Superusers may do everything everywhere."""
+
+    VIEW, INVOKE, DEPLOY = "view", "invoke", "deploy"
+    ROLES = [(VIEW, "View"), (INVOKE, "View and invoke"), (DEPLOY, "View, invoke and deploy")]
+    RANK = {VIEW: 1, INVOKE: 2, DEPLOY: 3}
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="grants")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="namespace_grants")
+    role = models.CharField(max_length=10, choices=ROLES, default=INVOKE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["namespace", "group"], name="one_grant_per_group")]
+
+    def __str__(self) -> str:
+        return f"{self.group} may {self.role} in {self.namespace}"
+
+
+class Skill(models.Model):
+    PROGRAMMABLE, CHAT = "programmable", "chat"
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.PROTECT, related_name="skills")
+    name = models.CharField(max_length=63, validators=[slug])
+    is_active = models.BooleanField(default=True, help_text="Inactive skills answer 404 and are hidden.")
+    timeout_seconds = models.FloatField(null=True, blank=True, help_text="Overrides the kernel's time limit.")
+    memory_mb = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the kernel's memory cap."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["namespace__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="unique_skill_name")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace.name}/{self.name}"
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.namespace.name}/{self.name}"
+
+
+class SkillVersion(models.Model):
+    PENDING, READY, FAILED = "pending", "ready", "failed"
+    STATUSES = [(PENDING, "Pending"), (READY, "Ready"), (FAILED, "Failed")]
+
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="versions")
+    digest = models.CharField(max_length=64, help_text="sha256 of the component bytes")
+    size = models.PositiveBigIntegerField()
+    component = models.CharField(max_length=255, help_text="Storage path of the uploaded component")
+    world = models.CharField(max_length=40, blank=True)
+    wit_version = models.CharField(max_length=20, blank=True)
+    description = models.TextField(blank=True)
+    input_schema = models.JSONField(null=True, blank=True)
+    output_schema = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING, db_index=True)
+    failure_reason = models.TextField(blank=True)
+    artifact = models.CharField(max_length=255, blank=True, help_text="Storage path of the compiled artifact")
+    artifact_key = models.CharField(
+        max_length=100, blank=True, help_text="wasmtime version + engine settings"
+    )
+    artifact_size = models.PositiveBigIntegerField(null=True, blank=True)
+    compile_seconds = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["skill", "digest"], name="unique_version_digest")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} @ {self.digest[:12]}"
+
+    @property
+    def skill_type(self) -> str:
+        return Skill.CHAT if self.world == "message-stream-skill" else Skill.PROGRAMMABLE
+
+
+class Tag(models.Model):
+    """A movable name for a version (``latest``, ``stable``); moving it is one atomic update."""
+
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=63, validators=[slug])
+    version = models.ForeignKey(SkillVersion, on_delete=models.PROTECT, related_name="tags")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["skill", "name"], name="unique_tag_name")]
+
+    def __str__(self) -> str:
+        return f"{self.skill}:{self.name}"
+
+
+class Run(models.Model):
+    QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+    STATUSES = [(s, s.title()) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)]
+    TERMINAL = (SUCCEEDED, FAILED, CANCELLED)
+    SYNC, ASYNC, STREAM = "sync", "async", "stream"
+    MODES = [(SYNC, "Sync"), (ASYNC, "Async"), (STREAM, "Stream")]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="runs")
+    version = models.ForeignKey(SkillVersion, on_delete=models.CASCADE, related_name="runs")
+    tag = models.CharField(max_length=63, blank=True)
+    caller = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    mode = models.CharField(max_length=10, choices=MODES, default=SYNC)
+    input = models.TextField(help_text="The JSON input as received")
+    output = models.TextField(blank=True, help_text="The JSON output, when the run succeeded")
+    items = models.JSONField(default=list, blank=True, help_text="Message-stream items, in order")
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    error_kind = models.CharField(max_length=30, blank=True)
+    error_message = models.TextField(blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True, help_text="Time inside the skill")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    trace_id = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        indexes = [
+            models.Index(fields=["-queued_at"], name="run_recent"),
+            models.Index(fields=["skill", "-queued_at"], name="run_by_skill"),
+            models.Index(fields=["status", "-queued_at"], name="run_by_status"),
+            models.Index(fields=["caller", "-queued_at"], name="run_by_caller"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caller", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.id} of {self.skill_id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
