@@ -18,6 +18,16 @@ class Namespace(models.Model):
     native_tools = models.CharField(
         max_length=200, blank=True, help_text="Comma-separated native tools: add, subtract, saboteur."
     )
+    max_concurrent_runs = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Runs of this namespace executing at once; empty for the kernel default."
+    )
+    inference_url = models.URLField(
+        blank=True, help_text="OpenAI-compatible base URL ending in /v1; overrides the kernel's for this namespace."
+    )
+    inference_token = models.CharField(max_length=500, blank=True)
+    inference_models = models.CharField(
+        max_length=1000, blank=True, help_text="Comma-separated allow-list of models; empty allows all."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,6 +57,24 @@ class NamespaceGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} may {self.role} in {self.namespace}"
+
+
+class McpServer(models.Model):
+    """An MCP server (streamable HTTP) whose tools the skills of a namespace may call."""
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="mcp_servers")
+    name = models.CharField(max_length=63)
+    url = models.URLField(max_length=500)
+    headers = models.JSONField(default=dict, blank=True, help_text='e.g. {"Authorization": "Bearer ..."}')
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["namespace__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="unique_mcp_server_name")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace.name}/{self.name} ({self.url})"
 
 
 class Skill(models.Model):
@@ -150,7 +178,10 @@ class Run(models.Model):
     duration_ms = models.FloatField(null=True, blank=True, help_text="Time inside the skill")
     attempts = models.PositiveSmallIntegerField(default=0)
     idempotency_key = models.CharField(max_length=200, blank=True)
-    trace_id = models.CharField(max_length=32, blank=True)
+    trace_id = models.CharField(max_length=32, blank=True, db_index=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="Host and process executing the run")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-queued_at"]
@@ -174,3 +205,46 @@ class Run(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
+
+
+class Span(models.Model):
+    """One OpenTelemetry span of a run: the execution, or a CSI call within it."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="spans")
+    trace_id = models.CharField(max_length=32, db_index=True)
+    span_id = models.CharField(max_length=16)
+    parent_span_id = models.CharField(max_length=16, blank=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, blank=True)
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    duration_ms = models.FloatField()
+    status = models.CharField(max_length=10, default="unset")
+    status_message = models.TextField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["start_time"]
+        indexes = [models.Index(fields=["run", "start_time"], name="span_by_run")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.duration_ms:.1f} ms)"
+
+
+class ApiToken(models.Model):
+    """A named API token. Only a hash of the secret is stored; it is shown once when created."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    label = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True, help_text="First characters, to recognise it")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.prefix}…) of {self.user}"
