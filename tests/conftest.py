@@ -7,20 +7,13 @@ Built components and compiled artifacts are cached by content hash under
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 CACHE = Path(os.environ.get("SKILL_KERNEL_CACHE", Path.home() / ".cache" / "skill-kernel"))
 SKILL_SOURCES = Path(__file__).parent / "skills"
-
-# Read by kernel_site.settings, which loads after this module: a private data dir per session and
-# an artifact store that persists across sessions (keys are digest + wasmtime version + settings).
-os.environ.setdefault("SKILL_KERNEL_DATA", tempfile.mkdtemp(prefix="skill-kernel-test-"))
-os.environ.setdefault("ARTIFACT_ROOT", str(CACHE / "test-storage"))
-os.environ.setdefault("SKILL_TIMEOUT_SECONDS", "5")
-os.environ.setdefault("SKILL_MEMORY_MB", "128")
+# The test environment (data directory, artifact cache, limits) is set in kernel_site.settings_test.
 
 
 @pytest.fixture(scope="session")

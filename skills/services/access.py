@@ -22,13 +22,23 @@ def can(user, namespace: Namespace, role: str) -> bool:
     return namespaces_for(user, role).filter(pk=namespace.pk).exists()
 
 
+def role_in(user, namespace: Namespace) -> str | None:
+    """The strongest role ``user`` holds in ``namespace`` (one query; none for superusers)."""
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return NamespaceGrant.DEPLOY
+    roles = NamespaceGrant.objects.filter(namespace=namespace, group__user=user).values_list("role", flat=True)
+    return max(roles, key=NamespaceGrant.RANK.__getitem__, default=None)
+
+
 def namespace_for(user, name: str, role: str) -> Namespace:
-    """The namespace ``name`` if ``user`` holds ``role`` in it: 404 if unknown, 403 if not allowed."""
+    """The namespace ``name`` if ``user`` holds ``role`` in it: 404 if unknown or invisible, 403 if
+    the user may see it but not do ``role`` there."""
     namespace = Namespace.objects.filter(name=name).first()
-    if namespace is None:
+    held = role_in(user, namespace) if namespace is not None else None
+    if held is None:
         raise NotFound(f"namespace '{name}' does not exist")
-    if not can(user, namespace, NamespaceGrant.VIEW):
-        raise NotFound(f"namespace '{name}' does not exist")
-    if not can(user, namespace, role):
+    if NamespaceGrant.RANK[held] < NamespaceGrant.RANK[role]:
         raise Forbidden(f"you may not {role} skills in namespace '{name}'")
     return namespace

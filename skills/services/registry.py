@@ -130,12 +130,17 @@ def move_tag(skill: Skill, tag: str, version: SkillVersion) -> Tag:
 
 def resolve(namespace: Namespace, skill_name: str, tag: str = DEFAULT_TAG) -> tuple[Skill, SkillVersion]:
     """The version a tag (or a digest prefix) of an active skill points at."""
+    tag_row = (
+        Tag.objects.select_related("version", "skill")
+        .filter(skill__namespace=namespace, skill__name=skill_name, skill__is_active=True, name=tag)
+        .first()
+    )
+    if tag_row is not None:
+        tag_row.skill.namespace = namespace
+        return tag_row.skill, tag_row.version
     skill = Skill.objects.filter(namespace=namespace, name=skill_name, is_active=True).first()
     if skill is None:
         raise NotFound(f"skill '{namespace.name}/{skill_name}' does not exist")
-    tag_row = Tag.objects.select_related("version").filter(skill=skill, name=tag).first()
-    if tag_row is not None:
-        return skill, tag_row.version
     if len(tag) >= 12:
         version = SkillVersion.objects.filter(
             skill=skill, digest__startswith=tag.removeprefix("sha256:"), status=SkillVersion.READY
