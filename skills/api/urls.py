@@ -1,6 +1,6 @@
 from django.urls import path
 
-from skills.api import views
+from skills.api import runs, views
 
 urlpatterns = [
     path("v1/skills", views.list_skills, name="api-skills"),
@@ -8,6 +8,9 @@ urlpatterns = [
     path("v1/skills/<str:namespace>/<str:name>/message-stream", views.message_stream, name="api-stream"),
     path("v1/skills/<str:namespace>/<str:name>/metadata", views.skill_metadata, name="api-metadata"),
     path("api/v1/runs/<uuid:run_id>", views.run_detail, name="api-run-detail"),
+    path("api/v1/runs", runs.submit, name="api-run-submit"),
+    path("api/v1/runs/<uuid:run_id>/cancel", runs.cancel, name="api-run-cancel"),
+    path("api/v1/runs/<uuid:run_id>/stream", runs.stream, name="api-run-stream"),
     path("openapi.json", views.openapi, name="openapi"),
     path("health", views.health, name="health"),
 ]

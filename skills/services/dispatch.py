@@ -1,11 +1,21 @@
 """Hand runs to an executor: an in-process thread pool (embedded default) or Celery workers.
 
 Both paths end in :func:`skills.services.invocation.execute_run`; only the transport differs.
+In distributed mode every run has a Redis pub/sub channel ``skill-kernel:run:<id>``: the worker
+publishes each stream item and a ``done`` notice once the outcome is stored. Each web process
+holds one pattern subscription and registers a waiter before the task is sent, so nothing is
+missed; waiters re-read the row from the database (the source of truth) on each notice and every
+second without one.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
+import queue
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -17,25 +27,62 @@ from django.conf import settings
 
 from runtime import ErrorKind
 from skills.models import Run
+from skills.services import backpressure
 from skills.services.errors import Unavailable
+
+log = logging.getLogger(__name__)
+CHANNEL_PREFIX = "skill-kernel:run:"
+POLL_SECONDS = 1.0  # without a notice, waiters re-read the run this often
+
+
+def is_distributed() -> bool:
+    return bool(settings.CELERY_BROKER_URL)
 
 
 @dataclass
 class Submission:
     run: Run
-    handle: Any  # a Future in embedded mode
+    handle: Any  # a Future (embedded), a RunChannel (distributed) or None (a replayed run)
     replayed: bool = False
 
     def wait(self, timeout: float) -> bool:
         """Wait for the run to end; False if it is still going after ``timeout`` seconds."""
-        if self.handle is None:
-            return self.run.is_terminal
-        try:
-            self.handle.result(timeout=timeout)
-        except FutureTimeout:
+        if isinstance(self.handle, Future):
+            try:
+                self.handle.result(timeout=timeout)
+            except FutureTimeout:
+                return False
+            self.run.refresh_from_db()
+            return True
+        if isinstance(self.handle, RunChannel):
+            try:
+                return self.handle.wait(self.run, timeout)
+            finally:
+                self.handle.close()
+        return poll(self.run, timeout)
+
+    def detach(self) -> None:
+        """The caller will not wait (async mode): drop the subscription, if any."""
+        if isinstance(self.handle, RunChannel):
+            self.handle.close()
+
+
+def poll(run: Run, timeout: float) -> bool:
+    """Re-read ``run`` with backoff until it ends or ``timeout`` passes (no channel to listen to)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        run.refresh_from_db()
+        if run.is_terminal:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             return False
-        self.run.refresh_from_db()
-        return True
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, POLL_SECONDS)
+
+
+# -- embedded: a bounded thread pool ------------------------------------------------------------
 
 
 class EmbeddedExecutor:
@@ -73,6 +120,10 @@ def executor() -> EmbeddedExecutor:
 @contextmanager
 def capacity() -> Iterator[None]:
     """Reserve an execution slot for the duration of a submission, or refuse with 503."""
+    if is_distributed():
+        backpressure.check_queue_depth()
+        yield
+        return
     pool = executor()
     if not pool.slots.acquire(blocking=False):
         raise Unavailable("execution capacity is exhausted; retry shortly", retry_after=1)
@@ -85,13 +136,199 @@ def capacity() -> Iterator[None]:
             pool.slots.release()
 
 
-def dispatch(run: Run, on_item=None) -> Future:
-    """Start executing ``run``; the slot reserved by :func:`capacity` is released when it ends."""
+def dispatch(run: Run, on_item=None) -> Future | RunChannel:
+    """Start executing ``run``: on this process's pool, or on a worker through the broker.
+
+    Distributed: ``on_item`` is ignored (items arrive on the returned channel). If Redis or the
+    broker is unreachable the run ends ``failed``/``unavailable`` and the caller gets a 503.
+    """
     from skills.services.invocation import fail_run
 
+    if is_distributed():
+        channel = None
+        try:
+            channel = RunChannel(run.pk)  # subscribe before sending: no notice can be missed
+            send(run.pk, timeout=_timeout_of(run))
+        except Exception as error:  # noqa: BLE001 - redis-py and kombu raise many kinds
+            if channel is not None:
+                channel.close()
+            log.warning("cannot hand run %s to a worker: %s", run.pk, error, exc_info=True)
+            fail_run(run.pk, ErrorKind.UNAVAILABLE, f"the task broker is unreachable: {error}")
+            raise Unavailable(
+                "the task broker is unreachable; retry shortly",
+                retry_after=settings.SKILL_RETRY_AFTER_SECONDS,
+            ) from None
+        return channel
     try:
         return executor().submit(run.pk, on_item)
     except RuntimeError as error:  # the pool is shutting down
         executor().slots.release()
         fail_run(run.pk, ErrorKind.UNAVAILABLE, f"the executor refused the run: {error}")
         raise Unavailable("the kernel is shutting down") from None
+
+
+def _timeout_of(run: Run) -> float:
+    skill = run.skill
+    return skill.timeout_seconds or settings.SKILL_TIMEOUT_SECONDS
+
+
+def send(run_id, timeout: float | None = None) -> None:
+    """Publish the execute task for ``run_id`` (raises if the broker is unreachable).
+
+    The time limits document the bound; a thread pool cannot enforce them, the epoch deadline of
+    the skill's Store does (``timeout``), so they only back it up.
+    """
+    from skills.tasks import execute_run
+
+    timeout = timeout or settings.SKILL_TIMEOUT_SECONDS
+    execute_run.apply_async(
+        args=[str(run_id)], soft_time_limit=timeout + 30, time_limit=timeout + 60, retry=True
+    )
+
+
+# -- distributed: the per-run Redis channel -----------------------------------------------------
+
+
+@functools.cache
+def redis_client():
+    import redis
+
+    if not settings.SKILL_REDIS_URL:
+        raise Unavailable("SKILL_REDIS_URL (or a redis:// CELERY_BROKER_URL) is not set")
+    return redis.Redis.from_url(
+        settings.SKILL_REDIS_URL,
+        socket_connect_timeout=2,
+        health_check_interval=30,
+        max_connections=settings.SKILL_REDIS_MAX_CONNECTIONS,  # each waiting request holds one
+    )
+
+
+def _publish(run_id, message: dict[str, Any]) -> None:
+    redis_client().publish(f"{CHANNEL_PREFIX}{run_id}", json.dumps(message))
+
+
+def publisher(run_id):
+    """The worker's item sink for a stream run: publish each item live (items are also stored)."""
+
+    def publish(item: dict[str, Any]) -> None:
+        try:
+            _publish(run_id, {"item": item})
+        except Exception:  # noqa: BLE001 - a live relay hiccup must not fail the skill
+            log.warning("cannot publish an item of run %s", run_id, exc_info=True)
+
+    return publish
+
+
+def notify_done(run_id) -> None:
+    """Tell waiters that ``run_id`` may have ended (they re-read the row). No-op when embedded."""
+    if not is_distributed():
+        return
+    try:
+        _publish(run_id, {"done": True})
+    except Exception:  # noqa: BLE001 - waiters also poll the database
+        log.warning("cannot notify the end of run %s", run_id, exc_info=True)
+
+
+class _Listener:
+    """One pattern subscription per process, fanned out to the runs this process waits for.
+
+    A connection per waiting request would need thousands of Redis connections under load; this
+    needs one per web process. Every web process receives every run's messages (small JSON).
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[str, list[queue.Queue]] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def register(self, run_id) -> queue.Queue:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._ready.clear()
+                self._thread = threading.Thread(target=self._listen, name="run-channel", daemon=True)
+                self._thread.start()
+        if not self._ready.wait(timeout=3):
+            raise Unavailable("cannot subscribe to run notices in Redis", retry_after=1)
+        messages: queue.Queue = queue.Queue()
+        with self._lock:
+            self._queues.setdefault(str(run_id), []).append(messages)
+        return messages
+
+    def unregister(self, run_id, messages: queue.Queue) -> None:
+        with self._lock:
+            waiting = self._queues.get(str(run_id), [])
+            if messages in waiting:
+                waiting.remove(messages)
+            if not waiting:
+                self._queues.pop(str(run_id), None)
+
+    def _listen(self) -> None:
+        while True:
+            pubsub = None
+            try:
+                pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+                pubsub.get_message(timeout=1)  # the psubscribe confirmation
+                self._ready.set()
+                while True:
+                    message = pubsub.get_message(timeout=5)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    run_id = message["channel"].decode()[len(CHANNEL_PREFIX) :]
+                    with self._lock:
+                        waiting = list(self._queues.get(run_id, ()))
+                    if waiting:
+                        data = json.loads(message["data"])
+                        for messages in waiting:
+                            messages.put(data)
+            except Exception:  # noqa: BLE001 - Redis restarted: waiters poll the database meanwhile
+                log.warning("the run channel listener lost Redis; reconnecting", exc_info=True)
+                self._ready.clear()
+                time.sleep(0.5)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+
+_listener = _Listener()
+
+
+class RunChannel:
+    """The messages of one run: its stream items, then a ``done`` notice."""
+
+    def __init__(self, run_id) -> None:
+        self.run_id = run_id
+        self._messages = _listener.register(run_id)
+
+    def messages(self, timeout: float) -> Iterator[dict[str, Any] | None]:
+        """Messages as they arrive; ``None`` after ``timeout`` seconds without one."""
+        while True:
+            try:
+                yield self._messages.get(timeout=timeout)
+            except queue.Empty:
+                yield None
+
+    def wait(self, run: Run, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        run.refresh_from_db()
+        if run.is_terminal:
+            return True
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                message = self._messages.get(timeout=min(POLL_SECONDS, remaining))
+            except queue.Empty:
+                message = None
+            if message is None or message.get("done"):
+                run.refresh_from_db()
+                if run.is_terminal:
+                    return True
+
+    def close(self) -> None:
+        _listener.unregister(self.run_id, self._messages)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import connection as db_connection
+from django.db.models import F
 from django.utils import timezone
 
 from runtime import ErrorKind, RunOutcome
+from skills import telemetry
 from skills.models import NamespaceGrant, Run
-from skills.services import access, dispatch, execution, registry
+from skills.services import access, backpressure, cancellation, dispatch, execution, registry
 from skills.services.errors import InvalidInput, PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,7 @@ def submit_run(
     with dispatch.capacity():  # raises Unavailable before any row exists when the kernel is full
         try:
             with transaction.atomic():
+                backpressure.check_namespace(namespace)  # 429 before any row exists
                 run = Run.objects.create(
                     skill=skill,
                     version=version,
@@ -74,32 +79,55 @@ def execute_run(run_id, on_item: ItemSink | None = None) -> Run | None:
     """Claim a queued run, execute it, store the outcome. Safe to call twice: only one claim wins."""
     close_old_connections()
     try:
+        now = timezone.now()
         claimed = Run.objects.filter(pk=run_id, status=Run.QUEUED).update(
-            status=Run.RUNNING, started_at=timezone.now(), attempts=1
+            status=Run.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            worker=cancellation.WORKER_NAME,
+            attempts=F("attempts") + 1,
         )
         run = Run.objects.select_related("version", "skill__namespace").get(pk=run_id)
         if not claimed:
             return run
-        try:
-            skill = execution.load(run.version)
-            csi = execution.csi_for(run.skill.namespace)
-            limits = execution.limits_for(run.skill)
-            if skill.is_stream:
-                outcome = execution.runtime().stream(skill, run.input.encode(), csi, limits, on_item)
-            else:
-                outcome = execution.runtime().run(skill, run.input.encode(), csi, limits)
-        except Exception as error:  # noqa: BLE001 - the run must end, whatever broke
-            log.exception("executing run %s failed", run_id)
-            outcome = RunOutcome(
-                error_kind=ErrorKind.TRAP, error_message=f"the kernel could not run the skill: {error}"
-            )
-        return finish_run(run, outcome)
+        with telemetry.run_span(run) as traced:  # skill.execute span; sets run.trace_id
+            cancelled = cancellation.watch().enter(run.pk)  # heartbeats, and notices a cancel
+            try:
+                skill = execution.load(run.version)
+                csi = cancellation.guarded_csi(execution.csi_for(run.skill.namespace), cancelled)
+                limits = execution.limits_for(run.skill)
+                if not db_connection.in_atomic_block:
+                    db_connection.close()  # hold no database connection while the skill runs
+                if skill.is_stream:
+                    sink = cancellation.guarded_sink(on_item, cancelled)
+                    outcome = execution.runtime().stream(skill, run.input.encode(), csi, limits, sink)
+                else:
+                    outcome = execution.runtime().run(skill, run.input.encode(), csi, limits)
+            except (OperationalError, InterfaceError):
+                # The database went away before the skill started: leave the run to the reaper,
+                # which requeues it once its heartbeat is stale.
+                cancellation.watch().leave(run.pk)
+                raise
+            except Exception as error:  # noqa: BLE001 - the run must end, whatever broke
+                log.exception("executing run %s failed", run_id)
+                outcome = RunOutcome(
+                    error_kind=ErrorKind.TRAP, error_message=f"the kernel could not run the skill: {error}"
+                )
+            traced.finish(outcome)
+            try:
+                return finish_run(run, outcome)
+            finally:
+                cancellation.watch().leave(run.pk)  # heartbeats go on while the final write retries
     finally:
         close_old_connections()
 
 
 def finish_run(run: Run, outcome: RunOutcome) -> Run:
-    """Store an outcome on a running run (never overwrites a cancelled one)."""
+    """Store an outcome on a running run (never overwrites a cancelled one).
+
+    The write is retried while the database is unreachable (a restart), for up to
+    ``SKILL_FINISH_RETRY_SECONDS``: a finished run is not lost to a database restart.
+    """
     fields: dict[str, Any] = {
         "status": Run.SUCCEEDED if outcome.succeeded else Run.FAILED,
         "output": outcome.output.decode() if outcome.output is not None else "",
@@ -108,10 +136,22 @@ def finish_run(run: Run, outcome: RunOutcome) -> Run:
         "duration_ms": round(outcome.duration * 1000, 3),
         "finished_at": timezone.now(),
         "items": outcome.items,
+        "trace_id": run.trace_id,
     }
-    Run.objects.filter(pk=run.pk, status=Run.RUNNING).update(**fields)
-    run.refresh_from_db()
-    return run
+    deadline = time.monotonic() + settings.SKILL_FINISH_RETRY_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            Run.objects.filter(pk=run.pk, status=Run.RUNNING).update(**fields)
+            run.refresh_from_db()
+            return run
+        except (OperationalError, InterfaceError):
+            if db_connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            log.warning("storing the outcome of run %s failed; retrying in %.1f s", run.pk, delay)
+            db_connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def fail_run(run_id, kind: ErrorKind, message: str) -> None:

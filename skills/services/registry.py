@@ -48,7 +48,9 @@ def register_version(
         skill, _ = Skill.objects.get_or_create(namespace=namespace, name=skill_name)
         existing = SkillVersion.objects.filter(skill=skill, digest=sha).first()
         if existing is None:
-            path = default_storage.save(f"components/{sha}.wasm", ContentFile(wasm))
+            path = f"components/{sha}.wasm"
+            if not default_storage.exists(path):  # content-addressed: store the same bytes once
+                path = default_storage.save(path, ContentFile(wasm))
             try:
                 with transaction.atomic():
                     version = SkillVersion.objects.create(

@@ -7,8 +7,10 @@ import queue
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
+
 from skills.models import Run
-from skills.services import invocation, registry
+from skills.services import dispatch, invocation, registry
 from skills.services.errors import NotFound
 
 _DONE = object()
@@ -22,9 +24,8 @@ def item_event(item: dict[str, Any]) -> str:
     if item.get("type") == "reasoning":
         return sse("reasoning", item.get("text", ""))
     if item.get("type") == "tool":
-        return sse(
-            "tool", {k: v for k, v in item.items() if k != "type"} | {"type": item.get("phase", "begin")}
-        )
+        fields = {k: v for k, v in item.items() if k not in ("type", "phase")}
+        return sse("tool", fields | {"type": item.get("phase", "begin")})
     return sse("message", {k: v for k, v in item.items() if k != "role" or v})
 
 
@@ -42,10 +43,12 @@ def stream_run(
     if submission.run.version.world != "message-stream-skill":
         submission.wait(timeout=60)
         return iter([sse("error", {"message": f"skill '{namespace}/{name}' is not a message-stream skill"})])
+    if isinstance(submission.handle, dispatch.RunChannel):
+        return _relayed(submission.run, submission.handle)
     if submission.handle is not None:
         submission.handle.add_done_callback(lambda _: items.put(_DONE))
-    else:
-        items.put(_DONE)
+    else:  # a replayed idempotent request: serve what the run stored
+        return replay(submission.run)
     return _events(submission, items)
 
 
@@ -58,4 +61,40 @@ def _events(submission, items: queue.Queue) -> Iterator[str]:
     run = submission.run
     run.refresh_from_db()
     if run.status != Run.SUCCEEDED:
+        yield sse("error", {"message": run.error_message or f"the run ended {run.status}"})
+
+
+def _relayed(run: Run, channel: dispatch.RunChannel) -> Iterator[str]:
+    """Distributed mode: relay the items the worker publishes, live; end when the run has ended.
+
+    Should a notice be missed (a Redis reconnect), the run is re-read every second and the
+    stored items the client has not seen yet are sent from the row.
+    """
+    sent = 0
+    try:
+        for message in channel.messages(timeout=dispatch.POLL_SECONDS):
+            if message is not None and "item" in message:
+                sent += 1
+                yield item_event(message["item"])
+                continue
+            run.refresh_from_db()
+            if run.is_terminal:
+                break
+    finally:
+        channel.close()
+    for item in run.items[sent:]:
+        yield item_event(item)
+    if run.status != Run.SUCCEEDED:
+        yield sse("error", {"message": run.error_message or f"the run ended {run.status}"})
+
+
+def replay(run: Run, wait_seconds: float | None = None) -> Iterator[str]:
+    """The stored stream of a run as server-sent events, once it has ended (waiting if need be)."""
+    if not run.is_terminal:
+        dispatch.poll(run, settings.SKILL_SYNC_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    for item in run.items:
+        yield item_event(item)
+    if not run.is_terminal:
+        yield sse("error", {"message": f"the run is still {run.status}; read it again later"})
+    elif run.status != Run.SUCCEEDED:
         yield sse("error", {"message": run.error_message or f"the run ended {run.status}"})
