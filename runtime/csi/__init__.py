@@ -113,17 +113,17 @@ class Csi:
             return self._backend("language", "language detection").select_language(requests)
 
     def chunk(self, requests: list[ChunkRequest]) -> list[list[ChunkWithOffset]]:
-        with self.observe("chunk", {"csi.requests": len(requests)}):
+        with self.observe("chunk", {"csi.requests": len(requests), "csi.input": requests}):
             return self._backend("chunking", "chunking").chunk(requests)
 
     def complete(self, requests: list[CompletionRequest]) -> list[Completion]:
-        with self.observe("complete", {"csi.requests": len(requests)}) as attributes:
+        with self.observe("complete", {"csi.requests": len(requests), "csi.input": requests}) as attributes:
             results = self._backend("inference", "inference").complete(requests)
             attributes["csi.results"] = results
             return results
 
     def chat(self, requests: list[ChatRequest]) -> list[ChatResponse]:
-        with self.observe("chat", {"csi.requests": len(requests)}) as attributes:
+        with self.observe("chat", {"csi.requests": len(requests), "csi.input": requests}) as attributes:
             results = self._backend("inference", "inference").chat(requests)
             attributes["csi.results"] = results
             return results
@@ -137,7 +137,7 @@ class Csi:
             return self._backend("inference", "inference").chat_stream(request)
 
     def explain(self, requests: list[ExplanationRequest]) -> list[list[TextScore]]:
-        with self.observe("explain", {"csi.requests": len(requests)}):
+        with self.observe("explain", {"csi.requests": len(requests), "csi.input": requests}):
             return self._backend("inference", "inference").explain(requests)
 
     def search(self, requests: list[SearchRequest]) -> list[list[SearchResult]]:
