@@ -349,16 +349,32 @@ def _document_metadata(context: RunContext, paths: list[Any]) -> list[bytes | No
 # -- tools -------------------------------------------------------------------------------------
 
 
+def _tool_event(context: RunContext, phase: str, name: str, message: str | None = None) -> None:
+    """Tell a message stream about a tool call: ``begin``, then ``end`` (with ``message`` on failure)."""
+    if context.on_item is not None:
+        item = {"type": "tool", "phase": phase, "name": name}
+        context.on_item(item if message is None else item | {"message": message})
+
+
 def _invoke_tool(context: RunContext, requests: list[Any]) -> list[Any]:
-    results = context.csi.invoke_tool(
-        [
-            t.InvokeRequest(
-                tool_name=get(r, "tool_name"),
-                arguments=[t.Argument(a.name, bytes(a.value)) for a in r.arguments],
-            )
-            for r in requests
-        ]
-    )
+    calls = [
+        t.InvokeRequest(
+            tool_name=get(r, "tool_name"),
+            arguments=[t.Argument(a.name, bytes(a.value)) for a in r.arguments],
+        )
+        for r in requests
+    ]
+    for call in calls:
+        _tool_event(context, "begin", call.tool_name)
+    try:
+        results = context.csi.invoke_tool(calls)
+    except BaseException as error:
+        for call in calls:
+            _tool_event(context, "end", call.tool_name, str(error) or type(error).__name__)
+        raise
+    for call, result in zip(calls, results, strict=True):
+        failure = result.message if isinstance(result, t.ToolFailure) else None
+        _tool_event(context, "end", call.tool_name, failure)
     # result<list<modality>, string> lowers untagged: a list is ok, a str is the error.
     return [list(r.texts) if isinstance(r, t.ToolOutput) else r.message for r in results]
 

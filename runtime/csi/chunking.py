@@ -17,6 +17,10 @@ German, French, Spanish and Python text with the real tokenizers (from the ``lla
   undercount by up to 24%, giving chunks longer than ``max_tokens``).
 * Qwen (a cl100k_base extension) and Pharia-1 (own 128k vocabulary): cl100k_base, not measured.
 
+Names are matched as vLLM, OpenAI and Ollama spell them: ``meta-llama/Llama-3.1-8B-Instruct`` (the
+organisation is dropped), ``ft:gpt-4o-mini:org::id`` and ``llama3.1:8b`` (the Ollama tag is dropped;
+Ollama's bare ``mistral`` is Mistral 7B).
+
 Chunks are trimmed of surrounding whitespace (the text-splitter default, as in the Pharia kernel), so
 the text between two chunks is whitespace only.
 """
@@ -66,9 +70,10 @@ MODELS: dict[str, str] = {
         CL100K,
     ),
     **dict.fromkeys(["llama-4-scout-17b-16e-instruct", "llama-4-maverick-17b-128e-instruct"], O200K),
-    # Mistral
+    # Mistral ("mistral" alone is Ollama's name for Mistral 7B)
     **dict.fromkeys(
-        ["mistral-7b-instruct-v0.3", "mixtral-8x7b-instruct-v0.1", "mixtral-8x22b-instruct-v0.1"], P50K
+        ["mistral", "mistral-7b-instruct-v0.3", "mixtral-8x7b-instruct-v0.1", "mixtral-8x22b-instruct-v0.1"],
+        P50K,
     ),
     **dict.fromkeys(
         ["mistral-nemo-instruct-2407", "mistral-small-24b-instruct-2501", "ministral-8b-instruct-2410"],
@@ -85,11 +90,13 @@ MODELS: dict[str, str] = {
 #: by the end of the name or a non-alphanumeric character ("gpt-4" matches "gpt-4-0613", not "gpt-4o").
 FAMILIES: dict[str, str] = {
     **dict.fromkeys(
-        ["gpt-4o", "chatgpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "gpt-oss", "llama-4"], O200K
+        ["gpt-4o", "chatgpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "gpt-oss"]
+        + ["llama-4", "llama4"],
+        O200K,
     ),
     **dict.fromkeys(
         [
-            "gpt-4", "gpt-3.5", "gpt-35", "text-embedding-3", "pharia", "llama-3", "meta-llama-3",
+            "gpt-4", "gpt-3.5", "gpt-35", "text-embedding-3", "pharia", "llama-3", "llama3", "meta-llama-3",
             "mistral", "ministral", "pixtral", "magistral", "devstral", "codestral", "qwen2", "qwen2.5",
             "qwen3", "qwq",
         ],
@@ -105,11 +112,11 @@ def known_models() -> dict[str, str]:
 
 
 def encoding_for(model: str) -> str | None:
-    """The encoding for ``model`` (case-insensitive, ``org/`` and ``ft:`` prefixes ignored), or None."""
+    """The encoding for ``model``, or None; case-insensitive, ``org/``, ``ft:`` and ``:tag`` ignored."""
     name = model.strip().lower()
     if name.startswith("ft:"):
         name = name[3:].split(":", 1)[0]
-    name = name.rsplit("/", 1)[-1]
+    name = name.rsplit("/", 1)[-1].split(":", 1)[0]  # Ollama tags: "llama3.1:8b" -> "llama3.1"
     if name in MODELS:
         return MODELS[name]
     matches = [p for p in FAMILIES if name.startswith(p) and not name[len(p) : len(p) + 1].isalnum()]

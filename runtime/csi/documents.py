@@ -9,8 +9,8 @@
   URL-encoded, it may contain ``/``) answering ``{"contents": [...], "metadata": ...}``.
 
 Requests of a batch run concurrently. Failures raise :class:`CsiError` with a message naming what
-failed (unreachable, timeout, 401/403, not found, other HTTP errors, an unexpected body); a 400 or 422
-raises :class:`InvalidCsiRequest`.
+failed (unreachable, timeout, 401/403, other HTTP errors, an unexpected body); a 404 raises
+:class:`CsiNotFound`, a 400 or 422 :class:`InvalidCsiRequest`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import httpx
 
 from runtime.csi.types import (
     CsiError,
+    CsiNotFound,
     Document,
     DocumentPath,
     InvalidCsiRequest,
@@ -142,7 +143,7 @@ class DocumentIndexClient:
                 f"document index refused access to {what}: HTTP {status}{hint}: {_detail(response)}"
             )
         if status == 404:
-            raise CsiError(f"{what} not found in the document index")
+            raise CsiNotFound(f"{what} not found in the document index")
         if status in (400, 422):
             raise InvalidCsiRequest(f"document index rejected the request for {what}: {_detail(response)}")
         if status >= 300:

@@ -57,6 +57,7 @@ from runtime.csi.types import (
     MessageAppend,
     TextScore,
     TokenUsage,
+    Unsupported,
 )
 
 __all__ = [
@@ -77,11 +78,12 @@ PARAMETER_MAPPING: dict[str, str] = {
     "completion-params.max-tokens": "`max_tokens`, always sent: `null` when unset, which vLLM reads as "
     "'up to the context length' where omitting it would mean 16 (OpenAI: 16 either way)",
     "completion-params.temperature": "`temperature`",
-    "completion-params.top-k": "`top_k`: sent as vLLM extension (not in OpenAI, which rejects it with 400)",
+    "completion-params.top-k": "`top_k`, a vLLM extension. With `vllm_extensions` off (the default for "
+    "api.openai.com, which has no top-k) a set top-k is refused with a CSI error naming it",
     "completion-params.top-p": "`top_p`",
     "completion-params.stop": "`stop` (omitted when empty)",
-    "completion-params.return-special-tokens": "`skip_special_tokens: false`: sent as vLLM extension, "
-    "only when true",
+    "completion-params.return-special-tokens": "`skip_special_tokens: false` when true, a vLLM extension "
+    "sent only with `vllm_extensions` on; the SDK sets it by default, so with it off it is dropped silently",
     "completion-params.frequency-penalty": "`frequency_penalty`",
     "completion-params.presence-penalty": "`presence_penalty`",
     "completion-params.logprobs": "no: omitted; sampled: `logprobs: 0`; top(n): `logprobs: n` "
@@ -126,6 +128,9 @@ class OpenAIInferenceConfig:
     allowed_models: frozenset[str] | None = None  # None: any model
     model_map: dict[str, str] = field(default_factory=dict)  # kernel model name -> backend model name
     max_concurrency: int = 8
+    # Send vLLM's extra sampling parameters (top_k, skip_special_tokens)? None: yes, except to
+    # api.openai.com, which answers 400 to parameters it does not know.
+    vllm_extensions: bool | None = None
 
 
 # Concurrency is bounded by the callers (runs x max_concurrency), not by the connection pool. Few
@@ -146,6 +151,11 @@ class OpenAIInference:
 
     def __init__(self, config: OpenAIInferenceConfig, transport: httpx.BaseTransport | None = None) -> None:
         self._config = config
+        self._extensions = (
+            config.vllm_extensions
+            if config.vllm_extensions is not None
+            else httpx.URL(config.url).host != "api.openai.com"
+        )
         url = httpx.URL(config.url)
         self._display_url = str(url.copy_with(userinfo=b"")) if url.userinfo else config.url
         headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
@@ -183,7 +193,7 @@ class OpenAIInference:
         return _EventStream(response, self._chat_events(response, request.params.logprobs))
 
     def explain(self, requests: list[ExplanationRequest]) -> list[list[TextScore]]:
-        raise CsiError("explain is not supported by this inference backend")
+        raise Unsupported("explain is not supported by this inference backend")
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -199,11 +209,15 @@ class OpenAIInference:
         p = request.params
         body: dict[str, Any] = {"model": self._backend_model(request.model), "prompt": request.prompt}
         body["max_tokens"] = p.max_tokens
+        if p.top_k is not None and not self._extensions:
+            raise InvalidCsiRequest(
+                "top-k is not supported by this inference backend (OpenAI has no top_k); leave it unset"
+            )
         _put(body, temperature=p.temperature, top_p=p.top_p, top_k=p.top_k)
         _put(body, frequency_penalty=p.frequency_penalty, presence_penalty=p.presence_penalty)
         if p.stop:
             body["stop"] = list(p.stop)
-        if p.return_special_tokens:
+        if p.return_special_tokens and self._extensions:
             body["skip_special_tokens"] = False
         if p.echo:
             body["echo"] = True

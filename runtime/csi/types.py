@@ -23,6 +23,14 @@ class NotConfigured(CsiError):
         super().__init__(f"{service} is not configured on this kernel")
 
 
+class CsiNotFound(CsiError):
+    """The request names something the backend does not have (a document, an index)."""
+
+
+class Unsupported(CsiError):
+    """The configured backend cannot do this at all (e.g. ``explain`` on an OpenAI-compatible API)."""
+
+
 class InvalidCsiRequest(CsiError):
     """The request names an unknown model or carries parameters the backend refuses."""
 

@@ -6,7 +6,6 @@ Created lazily per process (after a Celery worker forks), never at import time.
 from __future__ import annotations
 
 import functools
-import json
 import threading
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from runtime.cache import ComponentCache
 from runtime.csi.chunking import TextChunking
 from runtime.csi.language import LinguaLanguage
 from skills.models import Namespace, Skill, SkillVersion
+from skills.services import csi as csi_backends
 
 _lock = threading.Lock()
 
@@ -59,45 +59,30 @@ def _chunking() -> TextChunking:
     return TextChunking(fallback_encoding=settings.CHUNKING_FALLBACK_ENCODING)
 
 
-@functools.cache
-def _inference():
-    if not settings.OPENAI_INFERENCE_URL:
-        return None
-    from runtime.csi.openai import OpenAIInference, OpenAIInferenceConfig
-
-    model_map = json.loads(settings.OPENAI_INFERENCE_MODEL_MAP) if settings.OPENAI_INFERENCE_MODEL_MAP else {}
-    return OpenAIInference(
-        OpenAIInferenceConfig(
-            url=settings.OPENAI_INFERENCE_URL,
-            token=settings.OPENAI_INFERENCE_TOKEN or None,
-            timeout=settings.OPENAI_INFERENCE_TIMEOUT,
-            allowed_models=frozenset(settings.OPENAI_INFERENCE_MODELS) or None,
-            model_map=model_map,
-        )
-    )
+def _inference(namespace: Namespace | None = None):
+    return csi_backends.inference_for(namespace)
 
 
-@functools.cache
 def _documents():
-    if not settings.DOCUMENT_INDEX_URL:
-        return None
-    from runtime.csi.documents import DocumentIndexClient
-
-    return DocumentIndexClient(settings.DOCUMENT_INDEX_URL, settings.DOCUMENT_INDEX_TOKEN or None)
+    return csi_backends.documents()
 
 
 def _tools(namespace: Namespace):
-    from runtime.csi.tools import CompositeTools, NativeTools
-
-    return CompositeTools([NativeTools(namespace.native_tool_names)])
+    return csi_backends.tools_for(namespace)
 
 
-def csi_for(namespace: Namespace) -> Csi:
-    """The CSI a run in ``namespace`` sees: the kernel's backends plus the namespace's tools."""
+def csi_for(namespace: Namespace, observe=None) -> Csi:
+    """The CSI a run in ``namespace`` sees: the kernel's backends plus the namespace's tools.
+
+    Every call is observed (a span and metrics, ``skills.telemetry.observe_csi``) unless
+    ``observe`` replaces the observer."""
+    from skills import telemetry
+
     return Csi(
+        observe=observe or telemetry.observe_csi,
         language=_language(),
         chunking=_chunking(),
-        inference=_inference(),
+        inference=_inference(namespace),
         document_index=_documents(),
         tools=_tools(namespace),
     )
