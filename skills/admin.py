@@ -6,13 +6,16 @@ import threading
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
-from django.shortcuts import redirect
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from skills.models import Namespace, NamespaceGrant, Run, Skill, SkillVersion, Tag
-from skills.services import registry
+from skills.models import ApiToken, Namespace, NamespaceGrant, Run, Skill, SkillVersion, Tag
+from skills.services import access, registry, tokens
 from skills.services.errors import KernelError
 
 
@@ -23,9 +26,20 @@ class GrantInline(admin.TabularInline):
 
 @admin.register(Namespace)
 class NamespaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "native_tools", "created_at"]
+    list_display = ["name", "description", "members", "native_tools", "created_at"]
     search_fields = ["name", "description"]
     inlines = [GrantInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("grants__group")
+
+    @admin.display(description="groups (role)")
+    def members(self, namespace):
+        """Who may do what: members are managed in their groups (Authentication › Groups)."""
+        grants = namespace.grants.all()
+        if not grants:
+            return "superusers only"
+        return format_html_join(", ", "{} ({})", ((g.group.name, g.role) for g in grants))
 
 
 class UploadForm(forms.Form):
@@ -45,6 +59,15 @@ def _compile_in_background(version_id: int, tag: str) -> None:
     threading.Thread(target=work, name=f"compile-{version_id}", daemon=True).start()
 
 
+def _schema_table(schema):
+    """The catalogue's readable schema table, rather than a JSON dump."""
+    from django.template.loader import render_to_string
+
+    from catalogue import schema as schemas
+
+    return render_to_string("catalogue/_schema.html", {"rows": schemas.rows(schema), "schema": schema})
+
+
 class TagInline(admin.TabularInline):
     model = Tag
     extra = 0
@@ -53,9 +76,11 @@ class TagInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "version":
-            kwargs["queryset"] = SkillVersion.objects.filter(status=SkillVersion.READY).select_related(
-                "skill"
-            )
+            versions = SkillVersion.objects.filter(status=SkillVersion.READY).select_related("skill")
+            skill_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            if skill_id:
+                versions = versions.filter(skill_id=skill_id)
+            kwargs["queryset"] = versions
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -65,7 +90,30 @@ class SkillAdmin(admin.ModelAdmin):
     list_filter = ["namespace", "is_active"]
     search_fields = ["name", "namespace__name"]
     inlines = [TagInline]
-    actions = ["deactivate", "activate"]
+    actions = ["rollback_latest", "deactivate", "activate"]
+
+    @admin.action(description="Roll back 'latest' to the previous ready version")
+    def rollback_latest(self, request, queryset):
+        for skill in queryset:
+            tag = Tag.objects.filter(skill=skill, name=registry.DEFAULT_TAG).select_related("version").first()
+            if tag is None:
+                self.message_user(request, f"{skill} has no 'latest' tag.", messages.WARNING)
+                continue
+            previous = (
+                skill.versions.filter(status=SkillVersion.READY, created_at__lt=tag.version.created_at)
+                .order_by("-created_at")
+                .first()
+            )
+            if previous is None:
+                self.message_user(
+                    request, f"{skill}: no older ready version to roll back to.", messages.WARNING
+                )
+                continue
+            registry.move_tag(skill, registry.DEFAULT_TAG, previous)
+            self.message_user(
+                request,
+                f"{skill}:latest moved back from {tag.version.digest[:12]} to {previous.digest[:12]}.",
+            )
 
     @admin.action(description="Deactivate selected skills")
     def deactivate(self, request, queryset):
@@ -90,6 +138,7 @@ class SkillVersionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "world", "skill__namespace"]
     search_fields = ["digest", "skill__name"]
+    exclude = ["input_schema", "output_schema"]  # shown as tables (input_fields, output_fields)
     readonly_fields = [
         "skill",
         "digest",
@@ -98,8 +147,8 @@ class SkillVersionAdmin(admin.ModelAdmin):
         "world",
         "wit_version",
         "description",
-        "input_schema",
-        "output_schema",
+        "input_fields",
+        "output_fields",
         "status",
         "failure_reason",
         "artifact",
@@ -113,7 +162,12 @@ class SkillVersionAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("upload/", self.admin_site.admin_view(self.upload_view), name="skills_skillversion_upload")
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="skills_skillversion_upload"),
+            path(
+                "<int:version_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="skills_skillversion_status",
+            ),
         ] + super().get_urls()
 
     def has_add_permission(self, request):
@@ -124,12 +178,21 @@ class SkillVersionAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def upload_view(self, request):
+        """Upload a component; the page's script shows upload progress, then polls the status view.
+
+        Without JavaScript the form posts normally and redirects to the version's page.
+        """
         from django.template.response import TemplateResponse
 
+        if not self.has_view_permission(request) or not request.user.has_perm("skills.change_skillversion"):
+            raise PermissionDenied
+        wants_json = request.headers.get("Accept", "").startswith("application/json")
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
+                if not request.user.is_superuser:  # namespace owners deploy only where granted
+                    access.namespace_for(request.user, data["namespace"], NamespaceGrant.DEPLOY)
                 result = registry.register_version(
                     data["namespace"],
                     data["name"],
@@ -144,11 +207,27 @@ class SkillVersionAdmin(admin.ModelAdmin):
                 version = result.version
                 if version.status == SkillVersion.PENDING:
                     _compile_in_background(version.pk, data["tag"])
-                    messages.info(request, "Uploaded; compiling. This page updates when it is ready.")
+                    note = "Uploaded; compiling."
                 elif version.status == SkillVersion.READY:
                     registry.move_tag(version.skill, data["tag"], version)
-                    messages.info(request, "These bytes were already registered; the tag now points at them.")
+                    note = f"These bytes were already registered; '{data['tag']}' now points at them."
+                else:
+                    note = "These bytes were registered before and failed to compile."
+                if wants_json:
+                    return JsonResponse(
+                        {
+                            "version_id": version.pk,
+                            "note": note,
+                            "status_url": reverse("admin:skills_skillversion_status", args=[version.pk]),
+                            "change_url": reverse("admin:skills_skillversion_change", args=[version.pk]),
+                        }
+                    )
+                messages.info(request, note)
                 return redirect(reverse("admin:skills_skillversion_change", args=[version.pk]))
+        if wants_json and request.method == "POST":
+            return JsonResponse(
+                {"errors": {k: [str(e) for e in v] for k, v in form.errors.items()}}, status=400
+            )
         context = {
             **self.admin_site.each_context(request),
             "form": form,
@@ -156,6 +235,60 @@ class SkillVersionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/skills/skillversion/upload.html", context)
+
+    def status_view(self, request, version_id: int):
+        """The compile status of one version, polled by the upload page."""
+        version = get_object_or_404(SkillVersion.objects.select_related("skill__namespace"), pk=version_id)
+        return JsonResponse(
+            {
+                "id": version.pk,
+                "skill": version.skill.qualified_name,
+                "digest": version.digest,
+                "status": version.status,
+                "failure_reason": version.failure_reason,
+                "world": version.world,
+                "wit_version": version.wit_version,
+                "description": version.description,
+                "input_fields": sorted((version.input_schema or {}).get("properties", {})),
+                "compile_seconds": version.compile_seconds,
+                "tags": sorted(version.tags.values_list("name", flat=True)),
+                "change_url": reverse("admin:skills_skillversion_change", args=[version.pk]),
+                "catalogue_url": reverse(
+                    "catalogue-skill", args=[version.skill.namespace.name, version.skill.name]
+                ),
+            }
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The version's page also moves a tag to it (e.g. ``latest`` back to an older version)."""
+        version = self.get_object(request, object_id)
+        if request.method == "POST" and "move_tag" in request.POST and version is not None:
+            if not request.user.has_perm("skills.change_skillversion"):
+                raise PermissionDenied
+            tag = request.POST.get("tag_name", "").strip() or registry.DEFAULT_TAG
+            try:
+                registry.move_tag(version.skill, tag, version)
+            except KernelError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{version.skill}:{tag} now points at {version.digest[:12]}.")
+            return redirect(request.path)
+        extra_context = extra_context or {}
+        if version is not None:
+            extra_context["tag_names"] = sorted(
+                set(Tag.objects.filter(skill=version.skill).values_list("name", flat=True))
+                | {registry.DEFAULT_TAG}
+            )
+            extra_context["version_tags"] = sorted(version.tags.values_list("name", flat=True))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="input schema")
+    def input_fields(self, version):
+        return _schema_table(version.input_schema)
+
+    @admin.display(description="output schema")
+    def output_fields(self, version):
+        return _schema_table(version.output_schema)
 
     @admin.display(description="digest")
     def short_digest(self, version):
@@ -182,6 +315,75 @@ class SkillVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{version.skill}:latest now points at {version.digest[:12]}")
 
 
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user", "label", "expires_at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Named API tokens: the secret is shown once, after saving; only its hash is stored."""
+
+    form = ApiTokenForm
+    list_display = ["label", "user", "prefix_shown", "created_at", "last_used_at", "expires_at", "state"]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["label", "prefix", "user__username"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "label", "expires_at"]
+        return ["user", "label", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_queryset(self, request):
+        tokens_qs = super().get_queryset(request)
+        return tokens_qs if request.user.is_superuser else tokens_qs.filter(user=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user" and not request.user.is_superuser:
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = get_user_model().objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        issued = tokens.create_token(obj.user, obj.label, expires_at=obj.expires_at)
+        obj.pk = issued.token.pk
+        obj.refresh_from_db()
+        self.message_user(
+            request,
+            format_html(
+                "Token created. Copy it now, it is not shown again: <code class='api-secret'>{}</code>",
+                issued.secret,
+            ),
+            messages.WARNING,
+        )
+
+    @admin.display(description="token")
+    def prefix_shown(self, token):
+        return f"{token.prefix}…"
+
+    @admin.display(description="state")
+    def state(self, token):
+        if token.revoked_at:
+            return "revoked"
+        if token.expires_at and token.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).")
+
+
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = ["id", "skill", "status", "error_kind", "caller", "mode", "queued_at", "duration_ms"]
@@ -195,3 +397,6 @@ class RunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+from skills import admin_csi  # noqa: E402,F401 - MCP servers and the native tools check

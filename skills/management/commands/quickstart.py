@@ -1,5 +1,6 @@
 """Prepare the embedded default: migrate, an admin user with an API token, the example skills."""
 
+import io
 import secrets
 from pathlib import Path
 
@@ -7,11 +8,18 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_otp import devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from skills import builder
 
 EXAMPLES = settings.BASE_DIR / "examples"
+
+
+def devices_for(user) -> list:
+    return list(devices_for_user(user, confirmed=True))
 
 
 class Command(BaseCommand):
@@ -35,6 +43,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Created the admin user. Shown once, keep them:"))
             self.stdout.write(f"  admin login:  {username} / {password}")
             self.stdout.write(f"  API token:    {token.key}")
+        if not devices_for(user):
+            self.second_factor(user)
         else:
             self.stdout.write(
                 f"Admin user {username} exists (token: python manage.py drf_create_token {username})"
@@ -44,3 +54,21 @@ class Command(BaseCommand):
             self.stdout.write(f"Building {source.relative_to(settings.BASE_DIR)} ...")
             wasm = builder.build(Path(source))
             call_command("register_skill", namespace, source.stem.replace("_", "-"), str(wasm))
+
+    def second_factor(self, user) -> None:
+        """A TOTP device and ten recovery codes, so the admin's two-factor login works from day one."""
+        import qrcode
+
+        totp = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        recovery = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(10)]
+        StaticToken.objects.bulk_create(StaticToken(device=recovery, token=code) for code in codes)
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(totp.config_url)
+        picture = io.StringIO()
+        qr.print_ascii(out=picture)
+        self.stdout.write(self.style.SUCCESS("Two-factor login for the admin. Shown once:"))
+        self.stdout.write("  Scan this with an authenticator app, or add the otpauth URI by hand:")
+        self.stdout.write(picture.getvalue())
+        self.stdout.write(f"  {totp.config_url}")
+        self.stdout.write("  Recovery codes (each works once instead of a code): " + " ".join(codes))
