@@ -89,17 +89,38 @@ def live_server(wasm_path: Path, runs: int) -> list[float]:
     python = sys.executable
     manage = [python, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([*manage, "register_skill", "bench", "hello", str(wasm_path)], env=env, check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
-    create_user = "from django.contrib.auth.models import User; User.objects.create_superuser('bench', '', 'x')"
+    subprocess.run(
+        [*manage, "register_skill", "bench", "hello", str(wasm_path)],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    create_user = (
+        "from django.contrib.auth.models import User; User.objects.create_superuser('bench', '', 'x')"
+    )
     subprocess.run([*manage, "shell", "-c", create_user], env=env, check=True, cwd=ROOT)
-    token = subprocess.run([*manage, "drf_create_token", "bench"], env=env, check=True, cwd=ROOT,
-                           capture_output=True, text=True).stdout.split()[2]
+    token = subprocess.run(
+        [*manage, "drf_create_token", "bench"], env=env, check=True, cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()[2]
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(python).with_name("gunicorn")), "kernel_site.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--workers", "1", "--threads", "8"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(python).with_name("gunicorn")),
+            "kernel_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         connection = None
@@ -138,14 +159,18 @@ def main() -> None:
     raw, facts = raw_runtime(wasm, args.runs)
     http_samples = live_server(wasm_path, args.runs)
     print(f"skill: examples/hello ({len(wasm) / 1e6:.1f} MB component, {args.runs} runs each)")
-    print(f"compile (Cranelift): {facts['compile_s']:.2f} s   artifact: {facts['artifact_mb']:.1f} MB   "
-          f"deserialize: {facts['deserialize_s'] * 1000:.0f} ms")
+    print(
+        f"compile (Cranelift): {facts['compile_s']:.2f} s   artifact: {facts['artifact_mb']:.1f} MB   "
+        f"deserialize: {facts['deserialize_s'] * 1000:.0f} ms"
+    )
     print(f"{'':24}{'p50 ms':>10}{'p95 ms':>10}")
     raw_p50, raw_p95 = percentile(raw, 0.5) * 1000, percentile(raw, 0.95) * 1000
     http_p50, http_p95 = percentile(http_samples, 0.5) * 1000, percentile(http_samples, 0.95) * 1000
     print(f"{'raw runtime':24}{raw_p50:>10.2f}{raw_p95:>10.2f}")
     print(f"{'POST .../run (HTTP)':24}{http_p50:>10.2f}{http_p95:>10.2f}")
-    print(f"ratio end-to-end / raw: p50 {http_p50 / raw_p50:.2f}x (target <= 3x), p95 {http_p95 / raw_p95:.2f}x")
+    print(
+        f"ratio end-to-end / raw: p50 {http_p50 / raw_p50:.2f}x (target <= 3x), p95 {http_p95 / raw_p95:.2f}x"
+    )
     print(f"two runs on two threads vs one thread: {facts['threads_ratio']:.2f}x the time of one")
 
 

@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "skills.telemetry.TraceIdMiddleware",  # X-Trace-Id on every answer
 ]
 
 ROOT_URLCONF = "kernel_site.urls"
@@ -143,17 +144,31 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 
+# LOG_FORMAT: plain (default) or json; records carry trace_id, span_id and run_id (skills/logging.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"trace": {"()": "skills.logging.TraceContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "skills.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "skills.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if envstr("LOG_FORMAT", "plain").lower() == "json" else "plain",
+            "filters": ["trace"],
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
 # -- Areas with settings of their own (each file documents its variables) -----------------------
+from kernel_site.settings_csi import *  # noqa: E402,F403
 from kernel_site.settings_distributed import *  # noqa: E402,F403
 from kernel_site.settings_telemetry import *  # noqa: E402,F403
 from kernel_site.settings_ui import *  # noqa: E402,F403
-from kernel_site.settings_csi import *  # noqa: E402,F403

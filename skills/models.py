@@ -19,10 +19,13 @@ class Namespace(models.Model):
         max_length=200, blank=True, help_text="Comma-separated native tools: add, subtract, saboteur."
     )
     max_concurrent_runs = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Runs of this namespace executing at once; empty for the kernel default."
+        null=True,
+        blank=True,
+        help_text="Runs of this namespace executing at once; empty for the kernel default.",
     )
     inference_url = models.URLField(
-        blank=True, help_text="OpenAI-compatible base URL ending in /v1; overrides the kernel's for this namespace."
+        blank=True,
+        help_text="OpenAI-compatible base URL ending in /v1; overrides the kernel's for this namespace.",
     )
     inference_token = models.CharField(max_length=500, blank=True)
     inference_models = models.CharField(

@@ -28,7 +28,9 @@ def role_in(user, namespace: Namespace) -> str | None:
         return None
     if user.is_superuser:
         return NamespaceGrant.DEPLOY
-    roles = NamespaceGrant.objects.filter(namespace=namespace, group__user=user).values_list("role", flat=True)
+    roles = NamespaceGrant.objects.filter(namespace=namespace, group__user=user).values_list(
+        "role", flat=True
+    )
     return max(roles, key=NamespaceGrant.RANK.__getitem__, default=None)
 
 
