@@ -14,14 +14,21 @@ _ERROR = {
 }
 
 
+CSI_FUNCTIONS = [
+    "complete", "completion_stream", "chat", "chat_stream", "chunk", "chunk_with_offsets", "select_language",
+    "search", "documents", "document_metadata", "explain", "invoke_tool", "list_tools",
+]  # fmt: skip
+_RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+
+
 def _errors(*codes: int) -> dict:
     text = {
         400: "Invalid input or skill error",
         401: "Missing or invalid token",
         403: "Not allowed in this namespace",
-        404: "Unknown namespace, skill or tag",
+        404: "Unknown namespace, skill, tag or run",
         413: "Body too large",
-        429: "Too many requests",
+        429: "Namespace limit reached",
         500: "The skill trapped or ran out of memory",
         502: "A CSI backend failed",
         503: "Execution capacity exhausted",
@@ -137,6 +144,88 @@ def openapi_document(server_url: str) -> dict:
                         }
                     ],
                     "responses": {"200": {"description": "The run"}, **_errors(401, 404)},
+                }
+            },
+            "/api/v1/runs": {
+                "post": {
+                    "summary": "Start a run without waiting (async)",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["namespace", "skill"],
+                                    "properties": {
+                                        "namespace": {"type": "string"},
+                                        "skill": {"type": "string"},
+                                        "tag": {"type": "string", "default": "latest"},
+                                        "input": {},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": {"description": "The queued run: id, url, status"},
+                        **_errors(400, 401, 403, 404, 413, 429, 503),
+                    },
+                }
+            },
+            "/api/v1/runs/{run_id}/cancel": {
+                "post": {
+                    "summary": "Cancel a queued or running run",
+                    "parameters": [_RUN_ID],
+                    "responses": {
+                        "200": {"description": "The cancelled run"},
+                        "409": {"description": "The run already ended"},
+                        **_errors(401, 403, 404),
+                    },
+                }
+            },
+            "/api/v1/runs/{run_id}/stream": {
+                "get": {
+                    "summary": "Replay the stored message stream of a run as server-sent events",
+                    "parameters": [_RUN_ID],
+                    "responses": {
+                        "200": {
+                            "description": "event: message | tool | error",
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/csi/v1/{function}": {
+                "post": {
+                    "summary": "The CSI shell: one CSI function over HTTP, as the SDK's DevCsi calls it",
+                    "parameters": [
+                        {
+                            "name": "function",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": CSI_FUNCTIONS},
+                        }
+                    ],
+                    "requestBody": json_body,
+                    "responses": {
+                        "200": {"description": "JSON, or server-sent events for the *_stream functions"},
+                        **_errors(400, 401, 403, 404, 413, 429, 502, 503),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "text/plain; version=0.0.4"}},
                 }
             },
             "/health": {

@@ -49,10 +49,13 @@ class Submission:
         """Wait for the run to end; False if it is still going after ``timeout`` seconds."""
         if isinstance(self.handle, Future):
             try:
-                self.handle.result(timeout=timeout)
+                result = self.handle.result(timeout=timeout)
             except FutureTimeout:
                 return False
-            self.run.refresh_from_db()
+            if isinstance(result, Run):
+                self.run = result
+            else:
+                self.run.refresh_from_db()
             return True
         if isinstance(self.handle, RunChannel):
             try:
@@ -92,6 +95,20 @@ class EmbeddedExecutor:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="skill-run")
         self.slots = threading.BoundedSemaphore(threads + queue)
         self.in_flight = 0
+
+    def run_here(self, run_id) -> Future:
+        """Execute on the calling thread: a sync request waits anyway, and a hop to the pool only
+        adds latency (a thread switch and a second database connection)."""
+        from skills.services.invocation import execute_run
+
+        future: Future = Future()
+        try:
+            future.set_result(execute_run(run_id, in_request=True))
+        except BaseException as error:  # noqa: BLE001 - handed to the waiter like the pool would
+            future.set_exception(error)
+        finally:
+            self.slots.release()
+        return future
 
     def submit(self, run_id, on_item=None) -> Future:
         from skills.services.invocation import execute_run
@@ -159,6 +176,8 @@ def dispatch(run: Run, on_item=None) -> Future | RunChannel:
                 retry_after=settings.SKILL_RETRY_AFTER_SECONDS,
             ) from None
         return channel
+    if run.mode == Run.SYNC and on_item is None:
+        return executor().run_here(run.pk)
     try:
         return executor().submit(run.pk, on_item)
     except RuntimeError as error:  # the pool is shutting down

@@ -67,8 +67,28 @@ def _documents():
     return csi_backends.documents()
 
 
+class _LazyTools:
+    """The namespace's tools, looked up on the first tool call: most runs call no tool, and the
+    lookup costs a query."""
+
+    def __init__(self, namespace: Namespace) -> None:
+        self._namespace = namespace
+        self._backend = None
+
+    def _get(self):
+        if self._backend is None:
+            self._backend = csi_backends.tools_for(self._namespace)
+        return self._backend
+
+    def invoke_tool(self, requests):
+        return self._get().invoke_tool(requests)
+
+    def list_tools(self):
+        return self._get().list_tools()
+
+
 def _tools(namespace: Namespace):
-    return csi_backends.tools_for(namespace)
+    return _LazyTools(namespace)
 
 
 def csi_for(namespace: Namespace, observe=None) -> Csi:

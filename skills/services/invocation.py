@@ -75,9 +75,13 @@ def submit_run(
     return dispatch.Submission(run, handle=handle)
 
 
-def execute_run(run_id, on_item: ItemSink | None = None) -> Run | None:
-    """Claim a queued run, execute it, store the outcome. Safe to call twice: only one claim wins."""
-    close_old_connections()
+def execute_run(run_id, on_item: ItemSink | None = None, in_request: bool = False) -> Run | None:
+    """Claim a queued run, execute it, store the outcome. Safe to call twice: only one claim wins.
+
+    ``in_request``: executing on a web request's thread, whose database connection Django manages.
+    """
+    if not in_request:
+        close_old_connections()
     try:
         now = timezone.now()
         claimed = Run.objects.filter(pk=run_id, status=Run.QUEUED).update(
@@ -96,7 +100,7 @@ def execute_run(run_id, on_item: ItemSink | None = None) -> Run | None:
                 skill = execution.load(run.version)
                 csi = cancellation.guarded_csi(execution.csi_for(run.skill.namespace), cancelled)
                 limits = execution.limits_for(run.skill)
-                if not db_connection.in_atomic_block:
+                if dispatch.is_distributed() and not db_connection.in_atomic_block:
                     db_connection.close()  # hold no database connection while the skill runs
                 if skill.is_stream:
                     sink = cancellation.guarded_sink(on_item, cancelled)
@@ -119,7 +123,8 @@ def execute_run(run_id, on_item: ItemSink | None = None) -> Run | None:
             finally:
                 cancellation.watch().leave(run.pk)  # heartbeats go on while the final write retries
     finally:
-        close_old_connections()
+        if not in_request:
+            close_old_connections()
 
 
 def finish_run(run: Run, outcome: RunOutcome) -> Run:
@@ -142,8 +147,12 @@ def finish_run(run: Run, outcome: RunOutcome) -> Run:
     delay = 0.2
     while True:
         try:
-            Run.objects.filter(pk=run.pk, status=Run.RUNNING).update(**fields)
-            run.refresh_from_db()
+            if Run.objects.filter(pk=run.pk, status=Run.RUNNING).update(**fields):
+                for name, value in fields.items():
+                    setattr(run, name, value)
+                run.status = fields["status"]
+            else:  # cancelled meanwhile: the stored row wins
+                run.refresh_from_db()
             return run
         except (OperationalError, InterfaceError):
             if db_connection.in_atomic_block or time.monotonic() + delay > deadline:
