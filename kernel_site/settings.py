@@ -78,7 +78,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory: runs execute on other threads, which must see the test's rows.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-kernel.sqlite3")}
 

@@ -96,14 +96,14 @@ class EmbeddedExecutor:
         self.slots = threading.BoundedSemaphore(threads + queue)
         self.in_flight = 0
 
-    def run_here(self, run_id) -> Future:
+    def run_here(self, run: Run) -> Future:
         """Execute on the calling thread: a sync request waits anyway, and a hop to the pool only
         adds latency (a thread switch and a second database connection)."""
         from skills.services.invocation import execute_run
 
         future: Future = Future()
         try:
-            future.set_result(execute_run(run_id, in_request=True))
+            future.set_result(execute_run(run.pk, in_request=True, loaded=run))
         except BaseException as error:  # noqa: BLE001 - handed to the waiter like the pool would
             future.set_exception(error)
         finally:
@@ -177,7 +177,7 @@ def dispatch(run: Run, on_item=None) -> Future | RunChannel:
             ) from None
         return channel
     if run.mode == Run.SYNC and on_item is None:
-        return executor().run_here(run.pk)
+        return executor().run_here(run)
     try:
         return executor().submit(run.pk, on_item)
     except RuntimeError as error:  # the pool is shutting down

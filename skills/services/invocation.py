@@ -75,10 +75,13 @@ def submit_run(
     return dispatch.Submission(run, handle=handle)
 
 
-def execute_run(run_id, on_item: ItemSink | None = None, in_request: bool = False) -> Run | None:
+def execute_run(
+    run_id, on_item: ItemSink | None = None, in_request: bool = False, loaded: Run | None = None
+) -> Run | None:
     """Claim a queued run, execute it, store the outcome. Safe to call twice: only one claim wins.
 
     ``in_request``: executing on a web request's thread, whose database connection Django manages.
+    ``loaded``: the run with its version, skill and namespace already loaded (saves a query).
     """
     if not in_request:
         close_old_connections()
@@ -91,7 +94,12 @@ def execute_run(run_id, on_item: ItemSink | None = None, in_request: bool = Fals
             worker=cancellation.WORKER_NAME,
             attempts=F("attempts") + 1,
         )
-        run = Run.objects.select_related("version", "skill__namespace").get(pk=run_id)
+        if not claimed or loaded is None:
+            run = Run.objects.select_related("version", "skill__namespace").get(pk=run_id)
+        else:
+            run = loaded
+            run.status, run.started_at, run.heartbeat_at = Run.RUNNING, now, now
+            run.worker, run.attempts = cancellation.WORKER_NAME, run.attempts + 1
         if not claimed:
             return run
         with telemetry.run_span(run) as traced:  # skill.execute span; sets run.trace_id
