@@ -236,6 +236,7 @@ def main() -> None:
     parser.add_argument("--worker-threads", type=int, default=220)
     parser.add_argument("--echo-requests", type=int, default=400)
     parser.add_argument("--echo-concurrency", type=int, default=8)
+    parser.add_argument("--web-processes", type=int, default=2, help="gunicorn processes (one per core)")
     args = parser.parse_args()
 
     from skills import builder
@@ -264,6 +265,7 @@ def main() -> None:
             "DATABASE_CONN_MAX_AGE": "60",
         },
         web_threads=args.inflight + 64,
+        web_processes=args.web_processes,
     )
     try:
         register = [arg for n, path in enumerate(extra) for arg in (f"sink{n}", str(path))]

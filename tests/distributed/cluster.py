@@ -121,7 +121,11 @@ class Cluster:
     """PostgreSQL + Redis + one gunicorn + Celery workers, with the test skills registered."""
 
     def __init__(
-        self, skills: dict[str, Path], env: dict[str, str] | None = None, web_threads: int = 32
+        self,
+        skills: dict[str, Path],
+        env: dict[str, str] | None = None,
+        web_threads: int = 32,
+        web_processes: int = 1,
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="skill-kernel-cluster-"))
         self.postgres = Postgres(self.root)
@@ -161,7 +165,7 @@ class Cluster:
                 "--worker-class",
                 "gthread",
                 "--workers",
-                "1",
+                str(web_processes),
                 "--threads",
                 str(web_threads),
                 "--timeout",
