@@ -10,6 +10,7 @@ time and memory limits, so runs never share state.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import time
@@ -235,15 +236,13 @@ def _json_or_none(raw: bytes | None) -> Any:
     if not raw:
         return None
     try:
-        return json_loads(raw)
+        return json.loads(raw)
     except ValueError:
         return None
 
 
-def json_loads(raw: bytes) -> Any:
-    import json
-
-    return json.loads(raw)
+def _memory_message(limits: Limits) -> str:
+    return f"the skill exceeded its memory limit of {limits.memory_bytes // (1024 * 1024)} MiB"
 
 
 def _skill_error(error: wc.Variant, limits: Limits) -> tuple[ErrorKind, str]:
@@ -252,8 +251,7 @@ def _skill_error(error: wc.Variant, limits: Limits) -> tuple[ErrorKind, str]:
     if error.tag == "invalid-input":
         return ErrorKind.INVALID_INPUT, message
     if message.rstrip().splitlines()[-1:] == ["MemoryError"]:
-        megabytes = limits.memory_bytes // (1024 * 1024)
-        return ErrorKind.MEMORY_EXHAUSTED, f"the skill exceeded its memory limit of {megabytes} MiB"
+        return ErrorKind.MEMORY_EXHAUSTED, _memory_message(limits)
     return ErrorKind.INTERNAL, message
 
 
@@ -266,8 +264,7 @@ def _classify(
     if "interrupt" in text:
         return ErrorKind.TIMEOUT, f"the skill exceeded its time limit of {limits.timeout:g} s"
     if _looks_like_oom(text):
-        megabytes = limits.memory_bytes // (1024 * 1024)
-        return ErrorKind.MEMORY_EXHAUSTED, f"the skill exceeded its memory limit of {megabytes} MiB"
+        return ErrorKind.MEMORY_EXHAUSTED, _memory_message(limits)
     return ErrorKind.TRAP, _trap_message(text)
 
 

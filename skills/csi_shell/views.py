@@ -29,21 +29,17 @@ from skills.csi_shell import conversions as c
 from skills.models import NamespaceGrant
 from skills.services import access, execution
 from skills.services import csi as backends
-from skills.services.errors import KernelError, NotFound, PayloadTooLarge, TooManyRequests
+from skills.services.errors import (
+    BackendFailed,
+    KernelError,
+    NotConfiguredError,
+    NotFound,
+    NotSupported,
+    PayloadTooLarge,
+    TooManyRequests,
+)
 
 log = logging.getLogger(__name__)
-
-
-class BackendFailed(KernelError):
-    status, kind = 502, "backend_error"
-
-
-class NotSupported(KernelError):
-    status, kind = 501, "not_supported"
-
-
-class NotConfiguredError(KernelError):
-    status, kind = 503, "not_configured"
 
 
 def kernel_csi() -> Csi:

@@ -94,7 +94,6 @@ class EmbeddedExecutor:
     def __init__(self, threads: int, queue: int) -> None:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="skill-run")
         self.slots = threading.BoundedSemaphore(threads + queue)
-        self.in_flight = 0
 
     def run_here(self, run: Run) -> Future:
         """Execute on the calling thread: a sync request waits anyway, and a hop to the pool only

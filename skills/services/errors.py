@@ -41,3 +41,19 @@ class TooManyRequests(KernelError):
 
 class Conflict(KernelError):
     status, kind = 409, "conflict"
+
+
+class BackendFailed(KernelError):
+    """A CSI backend failed: unreachable, timed out, or answered an error."""
+
+    status, kind = 502, "backend_error"
+
+
+class NotSupported(KernelError):
+    status, kind = 501, "not_supported"
+
+
+class NotConfiguredError(KernelError):
+    """No backend for this CSI function is configured on the kernel."""
+
+    status, kind = 503, "not_configured"

@@ -64,10 +64,8 @@ def register_version(
     if compile_now and version.status == SkillVersion.PENDING:
         compile_version(version.pk)
         version.refresh_from_db()
-    if tag and version.status == SkillVersion.READY:
+    if tag and version.status == SkillVersion.READY:  # a failed version is never tagged
         move_tag(skill, tag, version)
-    elif tag and compile_now and version.status == SkillVersion.FAILED:
-        pass  # a failed version is never tagged; the caller reports the reason
     return Registration(version=version, created=existing is None)
 
 
