@@ -80,6 +80,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
     # A file, not memory: runs execute on other threads, which must see the test's rows.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-kernel.sqlite3")}
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and envbool("DATABASE_POOL", True):
+    # A psycopg pool per process: a Celery thread or web request borrows a connection for its
+    # queries and gives it back while it waits (on a skill, on a worker), so hundreds of waiting
+    # runs share a few connections and none pays for a new PostgreSQL backend per run.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections, not Django
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection it lends out
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": envint("DATABASE_POOL_MIN_SIZE", 2),
+        "max_size": envint("DATABASE_POOL_MAX_SIZE", 20),
+        "timeout": envfloat("DATABASE_POOL_TIMEOUT", 10.0),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [

@@ -108,8 +108,8 @@ def execute_run(
                 skill = execution.load(run.version)
                 csi = cancellation.guarded_csi(execution.csi_for(run.skill.namespace), cancelled)
                 limits = execution.limits_for(run.skill)
-                if dispatch.is_distributed() and not db_connection.in_atomic_block:
-                    db_connection.close()  # hold no database connection while the skill runs
+                # hold no database connection while the skill runs (it may wait on inference)
+                dispatch.release_connection(even_unpooled=dispatch.is_distributed())
                 if skill.is_stream:
                     sink = cancellation.guarded_sink(on_item, cancelled)
                     outcome = execution.runtime().stream(skill, run.input.encode(), csi, limits, sink)

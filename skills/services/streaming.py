@@ -72,6 +72,7 @@ def _relayed(run: Run, channel: dispatch.RunChannel) -> Iterator[str]:
     """
     sent = 0
     try:
+        dispatch.release_connection()  # none held while the stream is open
         for message in channel.messages(timeout=dispatch.POLL_SECONDS):
             if message is not None and "item" in message:
                 sent += 1
@@ -80,6 +81,7 @@ def _relayed(run: Run, channel: dispatch.RunChannel) -> Iterator[str]:
             run.refresh_from_db()
             if run.is_terminal:
                 break
+            dispatch.release_connection()
     finally:
         channel.close()
     for item in run.items[sent:]:
