@@ -28,6 +28,7 @@ def _fresh_wasmtime_after_fork(**_) -> None:
 
 @worker_ready.connect
 def _start_reaper(**_) -> None:
-    from skills.services import cancellation
+    from skills.services import cancellation, warmup
 
+    warmup.warm_worker_process()
     cancellation.start_reaper()

@@ -91,7 +91,7 @@ class KernelCollector:
     def _cache(self) -> Iterator[Metric]:
         from skills.services import execution
 
-        if execution.component_cache.cache_info().currsize == 0:  # not created in this process yet
+        if not execution.component_cache.is_built():  # not created in this process yet
             stats = None
         else:
             stats = execution.component_cache().stats

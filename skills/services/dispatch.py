@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from runtime import ErrorKind
 from skills.models import Run
-from skills.services import backpressure
+from skills.services import backpressure, cancellation
 from skills.services.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,18 @@ POLL_SECONDS = 1.0  # without a notice, waiters re-read the run this often
 
 def is_distributed() -> bool:
     return bool(settings.CELERY_BROKER_URL)
+
+
+def release_connection(*, even_unpooled: bool = False) -> None:
+    """Give this thread's database connection back before a wait (a skill, a worker, a notice).
+
+    Pooled (PostgreSQL by default) this is cheap: the next query borrows again. An unpooled
+    connection is closed only when ``even_unpooled``, since reopening costs a new backend.
+    """
+    if connection.in_atomic_block:
+        return
+    if even_unpooled or connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        connection.close()
 
 
 @dataclass
@@ -81,6 +94,7 @@ def poll(run: Run, timeout: float) -> bool:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False
+        release_connection()
         time.sleep(min(delay, remaining))
         delay = min(delay * 2, POLL_SECONDS)
 
@@ -215,6 +229,7 @@ def redis_client():
         raise Unavailable("SKILL_REDIS_URL (or a redis:// CELERY_BROKER_URL) is not set")
     return redis.Redis.from_url(
         settings.SKILL_REDIS_URL,
+        client_name=f"skill-kernel:{cancellation.WORKER_NAME}",  # host:pid, for CLIENT LIST
         socket_connect_timeout=2,
         health_check_interval=30,
         max_connections=settings.SKILL_REDIS_MAX_CONNECTIONS,  # each waiting request holds one
@@ -260,7 +275,8 @@ class _Listener:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def register(self, run_id) -> queue.Queue:
+    def start(self) -> None:
+        """Subscribe (once per process); raises Unavailable if Redis does not confirm in 3 s."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._ready.clear()
@@ -268,6 +284,9 @@ class _Listener:
                 self._thread.start()
         if not self._ready.wait(timeout=3):
             raise Unavailable("cannot subscribe to run notices in Redis", retry_after=1)
+
+    def register(self, run_id) -> queue.Queue:
+        self.start()
         messages: queue.Queue = queue.Queue()
         with self._lock:
             self._queues.setdefault(str(run_id), []).append(messages)
@@ -315,6 +334,16 @@ class _Listener:
 _listener = _Listener()
 
 
+def warm_up() -> None:
+    """Distributed mode: connect to the broker and subscribe to run notices before serving."""
+    from kernel_site.celery import app
+
+    _listener.start()
+    with app.producer_or_acquire() as producer:  # the broker connection and the task queue's declaration
+        producer.connection.ensure_connection(max_retries=1)
+        producer.maybe_declare(app.amqp.queues[app.conf.task_default_queue])
+
+
 class RunChannel:
     """The messages of one run: its stream items, then a ``done`` notice."""
 
@@ -331,11 +360,11 @@ class RunChannel:
                 yield None
 
     def wait(self, run: Run, timeout: float) -> bool:
+        """Wait for the ``done`` notice (subscribed before the task was sent: none is missed),
+        re-reading the run on it, and every ``POLL_SECONDS`` in case Redis lost one."""
         deadline = time.monotonic() + timeout
-        run.refresh_from_db()
-        if run.is_terminal:
-            return True
         while True:
+            release_connection()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -18,15 +20,34 @@ from runtime.csi.language import LinguaLanguage
 from skills.models import Namespace, Skill, SkillVersion
 from skills.services import csi as csi_backends
 
-_lock = threading.Lock()
+T = TypeVar("T")
 
 
-@functools.cache
+def once(build: Callable[[], T]) -> Callable[[], T]:
+    """A thread-safe ``functools.cache`` for a no-argument factory: threads racing on the first call
+    get one object (two engines would make artifacts loaded by one unusable in the other)."""
+    lock = threading.Lock()
+    made: list[T] = []
+
+    @functools.wraps(build)
+    def get() -> T:
+        if not made:
+            with lock:
+                if not made:
+                    made.append(build())
+        return made[0]
+
+    get.cache_clear = made.clear  # type: ignore[attr-defined]
+    get.is_built = lambda: bool(made)  # type: ignore[attr-defined]
+    return get
+
+
+@once
 def runtime() -> Runtime:
     return Runtime(EngineSettings(opt_level=settings.SKILL_CRANELIFT_OPT_LEVEL))
 
 
-@functools.cache
+@once
 def component_cache() -> ComponentCache[LoadedSkill]:
     return ComponentCache(settings.SKILL_CACHE_MB * 1024 * 1024, size_of=lambda skill: skill.size)
 
@@ -49,12 +70,12 @@ def limits_for(skill: Skill) -> Limits:
     return kernel.override(timeout=skill.timeout_seconds, memory_bytes=memory)
 
 
-@functools.cache
+@once
 def _language() -> LinguaLanguage:
     return LinguaLanguage(low_accuracy=settings.LANGUAGE_LOW_ACCURACY)
 
 
-@functools.cache
+@once
 def _chunking() -> TextChunking:
     return TextChunking(fallback_encoding=settings.CHUNKING_FALLBACK_ENCODING)
 
@@ -106,3 +127,14 @@ def csi_for(namespace: Namespace, observe=None) -> Csi:
         document_index=_documents(),
         tools=_tools(namespace),
     )
+
+
+def warm_up() -> None:
+    """Build the process's engine, cache and CSI backends now, before runs arrive: otherwise the
+    first burst of runs pays for them (and the imports behind them) all at once."""
+    runtime()
+    component_cache()
+    _language()
+    _chunking()
+    _inference()
+    _documents()

@@ -156,18 +156,23 @@ class Cluster:
         self.tokens: dict[str, str] = json.loads(setup.stdout.strip().splitlines()[-1])
         self.web_port = free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
-        self.web = subprocess.Popen(
+        self.web = self.start_web(self.web_port, web_processes, web_threads)
+        self.workers: list[subprocess.Popen] = []
+
+    def start_web(self, port: int, processes: int = 1, threads: int = 32) -> subprocess.Popen:
+        """gunicorn on ``port``, answering ``/health`` when this returns."""
+        web = subprocess.Popen(
             [
                 str(VENV_BIN / "gunicorn"),
                 "kernel_site.wsgi",
                 "--bind",
-                f"127.0.0.1:{self.web_port}",
+                f"127.0.0.1:{port}",
                 "--worker-class",
                 "gthread",
                 "--workers",
-                str(web_processes),
+                str(processes),
                 "--threads",
-                str(web_threads),
+                str(threads),
                 "--timeout",
                 "0",
                 "--backlog",
@@ -176,10 +181,10 @@ class Cluster:
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "web.log", "wb"),
+            stderr=open(self.root / f"web-{port}.log", "wb"),
         )
-        _wait_for(lambda: httpx.get(f"{self.url}/health").status_code == 200, "gunicorn")
-        self.workers: list[subprocess.Popen] = []
+        _wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200, "gunicorn")
+        return web
 
     def start_worker(self, threads: int = 16, env: dict[str, str] | None = None) -> subprocess.Popen:
         name = f"w{len(self.workers)}@%h"

@@ -53,6 +53,38 @@ def test_sync_run_executes_on_a_worker_and_is_stored_in_postgres(cluster):
     assert stored["worker"] and not stored["worker"].endswith(f":{cluster.web.pid}")
 
 
+def test_a_web_process_is_warm_before_its_first_request(cluster):
+    """It subscribes to run notices and opens its broker and database connections on start, so a
+    burst of first requests does not pay for that (and for the imports) all at once."""
+    from pathlib import Path
+
+    import httpx
+    import redis
+
+    from tests.distributed.cluster import free_port
+
+    port = free_port()
+    web = cluster.start_web(port)  # returns once /health answers, which touches no run machinery
+    try:
+        (process,) = [
+            pid
+            for task in Path(f"/proc/{web.pid}/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
+        subscribed = [
+            client
+            for client in redis.Redis.from_url(cluster.redis.url).client_list()
+            if client["name"].endswith(f":{process}") and int(client["psub"]) > 0
+        ]
+        assert len(subscribed) == 1, "the new web process is not subscribed to run notices"
+        headers = {"Authorization": f"Bearer {cluster.tokens['alice']}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
+            assert client.post("/v1/skills/test/sink/run", json={"action": "echo"}).status_code == 200
+    finally:
+        web.terminate()
+        web.wait(10)
+
+
 def test_skill_errors_come_back_from_the_worker(cluster):
     with cluster.client() as client:
         response = client.post("/v1/skills/test/sink/run", json={"action": "raise", "text": "out of cheese"})
