@@ -2,7 +2,10 @@
 
 1. 200 concurrent sync invocations whose CSI inference call takes 1 s (a loopback OpenAI-compatible
    server, model ``slow-model``): total wall time (target < 5 s; serial would be 200 s) and, while
-   they are in flight, the p50/p99 latency of a trivial skill (echo; target p99 < 250 ms).
+   they are in flight, the p50/p99 latency of a trivial skill (echo; target p99 < 250 ms). Then the
+   same echo probe once 200 runs are all executing and blocked in a 10 s call (``blocked-model``):
+   the burst's figure includes admitting 200 requests on 2 shared cores, this one only the
+   blocking.
 2. Trivial skill (echo) over HTTP: throughput and p50, distributed vs embedded, and the ratio to
    the raw runtime (``Runtime.run`` in-process, no HTTP, no database).
 3. Peak RSS of the worker with 10 distinct skills cached, and of a worker whose cache is bounded
@@ -153,6 +156,51 @@ def inflight_figures(cluster: Cluster, inflight: int) -> dict[str, float]:
     }
 
 
+def blocked_figures(cluster: Cluster, inflight: int, probe_seconds: float = 4.0) -> dict[str, float]:
+    """Echo latency while ``inflight`` runs are all blocked in a 10 s inference call (``blocked-model``).
+
+    Unlike the burst above, the probe starts only once every blocked run is executing, so it
+    measures whether runs waiting on I/O starve other runs, not how fast 200 requests are admitted.
+    """
+    headers = {"Authorization": f"Bearer {cluster.tokens['alice']}"}
+    barrier = threading.Barrier(inflight + 1)
+    running_sql = (
+        "SELECT count(*) FROM skills_run WHERE status = 'running' AND position('blocked-model' in input) > 0"
+    )
+
+    def blocked(_):
+        with httpx.Client(base_url=cluster.url, headers=headers, timeout=120) as client:
+            barrier.wait()
+            body = {"action": "complete", "model": "blocked-model", "text": "hello"}
+            return client.post("/v1/skills/test/sink/run", json=body).status_code
+
+    with ThreadPoolExecutor(inflight) as pool:
+        futures = [pool.submit(blocked, n) for n in range(inflight)]
+        barrier.wait()
+        started = time.perf_counter()
+        while cluster.postgres.query(running_sql)[0][0] < inflight and time.perf_counter() - started < 9:
+            time.sleep(0.05)
+        admitted = time.perf_counter() - started
+        latencies: list[float] = []
+        with httpx.Client(base_url=cluster.url, headers=headers, timeout=60) as client:
+            while time.perf_counter() - started < admitted + probe_seconds:
+                t = time.perf_counter()
+                response = client.post("/v1/skills/test/sink/run", json={"action": "echo", "payload": 1})
+                assert response.status_code == 200, response.text
+                latencies.append(time.perf_counter() - t)
+                time.sleep(0.02)
+        still_running = cluster.postgres.query(running_sql)[0][0]
+        statuses = [future.result() for future in futures]
+    return {
+        "admitted": admitted,
+        "still_running": still_running,
+        "ok": statuses.count(200),
+        "echo_p50": statistics.median(latencies) * 1000,
+        "echo_p99": percentile(latencies, 99) * 1000,
+        "echo_n": len(latencies),
+    }
+
+
 def raw_runtime(kitchen_sink: Path, runs: int) -> tuple[float, float]:
     """(runs/s, p50 ms) of Runtime.run(echo) in this process: the floor under any kernel."""
     from runtime import Csi, EngineSettings, Limits, Runtime
@@ -279,6 +327,8 @@ def main() -> None:
         print(f"1. {args.inflight} concurrent runs, each waiting 1 s on inference ...", flush=True)
         inflight = inflight_figures(cluster, args.inflight)
         rss_inflight = rss_mb(worker.pid)
+        print(f"   ... and a trivial skill while {args.inflight} runs are blocked on a 10 s call", flush=True)
+        blocked = blocked_figures(cluster, args.inflight)
 
         print("2. trivial skill throughput ...", flush=True)
         distributed = echo_load(
@@ -326,6 +376,11 @@ def main() -> None:
     label = f"echo p50 while they are in flight ({inflight['echo_n']} samples)"
     print(f"{label:<62} {inflight['echo_p50']:>9.1f} ms")
     print(f"{'echo p99 while they are in flight':<62} {inflight['echo_p99']:>9.1f} ms  < 250 ms")
+    label = f"{args.inflight} runs blocked 10 s on inference: all executing after"
+    print(f"{label:<62} {blocked['admitted']:>10.2f} s")
+    label = f"echo p50 while all {int(blocked['still_running'])} are blocked ({blocked['echo_n']} samples)"
+    print(f"{label:<62} {blocked['echo_p50']:>9.1f} ms")
+    print(f"{'echo p99 while all are blocked':<62} {blocked['echo_p99']:>9.1f} ms  < 250 ms")
     label = f"worker RSS now/peak, {args.worker_threads} threads"
     print(f"{label:<62} {rss_inflight[0]:>5.0f}/{rss_inflight[1]:.0f} MB")
     print()

@@ -10,7 +10,8 @@ deterministic and keyed by the model name:
   ``alt1``, ``alt2``, ... at -1.5, -2.5, ...; ``echo`` prepends the prompt (first logprob ``null``,
   as vLLM does). Streams send one SSE chunk per word, a finish chunk, a usage chunk (when
   ``stream_options.include_usage``) and ``data: [DONE]``.
-* ``slow-model``: like ``test-model`` after sleeping ``server.delay`` seconds.
+* ``slow-model``: like ``test-model`` after sleeping ``server.delay`` seconds; ``blocked-model``
+  sleeps ten times as long (runs that stay blocked while a benchmark probes other runs).
 * ``tool-model``: chat answers with ``tool_calls`` and finish reason ``tool_calls``.
 * ``ratelimited-model``: 429 with ``Retry-After: 1``. ``broken-model``: 500 with an OpenAI error.
 * any other model: 404 ``The model `x` does not exist.``
@@ -36,7 +37,7 @@ from typing import Any
 
 __all__ = ["MODELS", "OpenAITestServer"]
 
-MODELS = ("test-model", "slow-model", "tool-model", "ratelimited-model", "broken-model")
+MODELS = ("test-model", "slow-model", "blocked-model", "tool-model", "ratelimited-model", "broken-model")
 
 
 class OpenAITestServer:
@@ -233,6 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(500, _error("The model crashed (CUDA out of memory)", "server_error", 500))
         if model == "slow-model":
             time.sleep(app.delay)
+        if model == "blocked-model":
+            time.sleep(app.delay * 10)
         if path == "/v1/completions":
             return self._completion(body)
         return self._chat(body)
