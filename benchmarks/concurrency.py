@@ -39,7 +39,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import httpx  # noqa: E402
 
-from tests.distributed.cluster import VENV_BIN, Cluster, free_port  # noqa: E402
+from tests.distributed.cluster import Cluster, free_port, start_gunicorn  # noqa: E402
 
 VARIANTS = 8
 REGISTER = """
@@ -248,33 +248,8 @@ def embedded_server(skills: dict[str, Path]) -> tuple[subprocess.Popen, str, str
     )
     token = json.loads(setup.stdout.strip().splitlines()[-1])["alice"]
     port = free_port()
-    web = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "kernel_site.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "1",
-            "--threads",
-            "32",
-            "--timeout",
-            "0",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    web = start_gunicorn(port, env)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
     return web, url, token
 
 
@@ -310,7 +285,6 @@ def main() -> None:
         env={
             "OPENAI_INFERENCE__URL": f"http://127.0.0.1:{inference_port}/v1",
             "SKILL_MAX_QUEUED_RUNS": "5000",
-            "DATABASE_CONN_MAX_AGE": "60",
         },
         web_threads=args.inflight + 64,
         web_processes=args.web_processes,

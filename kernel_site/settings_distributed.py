@@ -47,7 +47,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
-# Redis connections per process, for the broker and for run channels (a waiting request holds one). 1024.
+# Redis connections per process, for the broker and for publishing run notices. Default 1024.
 SKILL_REDIS_MAX_CONNECTIONS = envint("SKILL_REDIS_MAX_CONNECTIONS", 1024)
 CELERY_BROKER_POOL_LIMIT = SKILL_REDIS_MAX_CONNECTIONS
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -232,7 +232,7 @@ def redis_client():
         client_name=f"skill-kernel:{cancellation.WORKER_NAME}",  # host:pid, for CLIENT LIST
         socket_connect_timeout=2,
         health_check_interval=30,
-        max_connections=settings.SKILL_REDIS_MAX_CONNECTIONS,  # each waiting request holds one
+        max_connections=settings.SKILL_REDIS_MAX_CONNECTIONS,  # publishers; waiters share one subscription
     )
 
 

@@ -43,6 +43,36 @@ def _wait_for(check, what: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{what} did not come up within {timeout} s")
 
 
+def start_gunicorn(
+    port: int, env: dict[str, str], processes: int = 1, threads: int = 32, log: Path | None = None
+) -> subprocess.Popen:
+    """The kernel under gunicorn (gthread) on loopback ``port``, answering ``/health`` on return."""
+    web = subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "kernel_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(processes),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "0",
+            "--backlog",
+            "2048",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "wb") if log else subprocess.DEVNULL,
+    )
+    _wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200, "gunicorn")
+    return web
+
+
 class Postgres:
     def __init__(self, root: Path, max_connections: int = 600) -> None:
         self.port = free_port()
@@ -161,30 +191,7 @@ class Cluster:
 
     def start_web(self, port: int, processes: int = 1, threads: int = 32) -> subprocess.Popen:
         """gunicorn on ``port``, answering ``/health`` when this returns."""
-        web = subprocess.Popen(
-            [
-                str(VENV_BIN / "gunicorn"),
-                "kernel_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(processes),
-                "--threads",
-                str(threads),
-                "--timeout",
-                "0",
-                "--backlog",
-                "2048",
-            ],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / f"web-{port}.log", "wb"),
-        )
-        _wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200, "gunicorn")
-        return web
+        return start_gunicorn(port, self.env, processes, threads, log=self.root / f"web-{port}.log")
 
     def start_worker(self, threads: int = 16, env: dict[str, str] | None = None) -> subprocess.Popen:
         name = f"w{len(self.workers)}@%h"

@@ -15,7 +15,6 @@ CLUSTER_ENV = {
     "SKILL_REAPER_SECONDS": "0.5",
     "SKILL_VISIBILITY_TIMEOUT": "30",
     "SKILL_MAX_QUEUED_RUNS": "3",
-    "DATABASE_CONN_MAX_AGE": "0",  # no connection outlives a request: survives the database restart test
 }
 
 
