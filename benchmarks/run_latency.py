@@ -13,7 +13,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from runtime import Csi, Limits, Runtime  # noqa: E402
 from skills import builder  # noqa: E402
+from tests.distributed.cluster import free_port, start_gunicorn  # noqa: E402
 
 INPUT = json.dumps({"name": "Ada"}).encode()
 
@@ -34,12 +34,6 @@ INPUT = json.dumps({"name": "Ada"}).encode()
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def raw_runtime(wasm: bytes, runs: int) -> tuple[list[float], dict[str, float]]:
@@ -104,34 +98,9 @@ def live_server(wasm_path: Path, runs: int) -> list[float]:
         [*manage, "drf_create_token", "bench"], env=env, check=True, cwd=ROOT, capture_output=True, text=True
     ).stdout.split()[2]
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(python).with_name("gunicorn")),
-            "kernel_site.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "1",
-            "--threads",
-            "8",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_gunicorn(port, env, threads=8)
     try:
-        connection = None
-        for _ in range(100):
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port)
-                connection.request("GET", "/health")
-                connection.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        connection = http.client.HTTPConnection("127.0.0.1", port)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
         def call() -> float:
