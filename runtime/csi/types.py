@@ -1,8 +1,10 @@
-"""Python mirrors of the records of ``pharia:skill@0.3.x``: what CSI backends take and return.
+"""The kernel's one internal CSI: what CSI backends take and return, for every WIT version.
 
-Field names are the WIT names in snake_case. The host linker (``runtime/host.py``) converts
-between these and wasmtime component values; the CSI shell converts them from and to the JSON
-the official SDK's ``DevCsi`` sends.
+Field names are the WIT names in snake_case. The types are a superset of the worlds: they carry
+what ``pharia:skill@0.4`` added (tool calling, structured output, reasoning) with defaults that
+mean "not asked for", so an older world's request converts without inventing values. The
+per-version bindings (``runtime/worlds/``) convert between these and wasmtime component values;
+the CSI shell converts them from and to the JSON the official SDK's ``DevCsi`` sends.
 """
 
 from __future__ import annotations
@@ -33,6 +35,22 @@ class Unsupported(CsiError):
 
 class InvalidCsiRequest(CsiError):
     """The request names an unknown model or carries parameters the backend refuses."""
+
+
+#: PhariaEngine's words for an unknown model; SDK users and their tests match on them.
+MODEL_NOT_FOUND_MESSAGE = (
+    "The Skill tried to access a model that was not found. Please check the provided model name. "
+    "You can query the list of available models at the `models` endpoint of the inference API. "
+    "If you believe the model should be available, contact the operator of your PhariaAI instance."
+)
+
+
+class ModelNotFound(InvalidCsiRequest):
+    """The model is not available: PhariaEngine's message, then what the kernel knows (``detail``)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"{MODEL_NOT_FOUND_MESSAGE} ({detail})" if detail else MODEL_NOT_FOUND_MESSAGE)
+        self.detail = detail
 
 
 # -- language ---------------------------------------------------------------------------------
@@ -75,6 +93,7 @@ class FinishReason(str, Enum):
     STOP = "stop"
     LENGTH = "length"
     CONTENT_FILTER = "content-filter"
+    TOOL_CALLS = "tool-calls"  # 0.4 and later; older worlds see ``stop``
 
 
 @dataclass
@@ -139,9 +158,51 @@ class CompletionAppend:
 
 
 @dataclass
+class ToolCall:
+    """A function call the model asked for; ``arguments`` is the model's JSON text, unvalidated."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass
 class Message:
+    """A chat message. 0.4's variant maps onto it: ``assistant`` (``content`` may be ``None``,
+    with ``reasoning_content`` and ``tool_calls``), ``tool`` (with ``tool_call_id``), ``other``."""
+
     role: str
-    content: str
+    content: str | None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+@dataclass
+class Function:
+    """A tool the model may call; ``parameters`` is a JSON Schema (parsed JSON), ``None``: no parameters."""
+
+    name: str
+    description: str | None = None
+    parameters: Any = None
+    strict: bool | None = None
+
+
+@dataclass
+class ToolChoice:
+    kind: Literal["none", "auto", "required", "named"]
+    name: str | None = None  # for ``named``
+
+
+@dataclass
+class ResponseFormat:
+    """``text``, ``json-object`` or ``json-schema`` (with name, description, schema, strict)."""
+
+    kind: Literal["text", "json-object", "json-schema"]
+    name: str | None = None
+    description: str | None = None
+    schema: Any = None
+    strict: bool | None = None
 
 
 @dataclass
@@ -152,6 +213,13 @@ class ChatParams:
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     logprobs: Logprobs = field(default_factory=Logprobs)
+    # pharia:skill@0.4
+    max_completion_tokens: int | None = None
+    tools: list[Function] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
 
 @dataclass
@@ -163,7 +231,7 @@ class ChatRequest:
 
 @dataclass
 class ChatResponse:
-    message: Message
+    message: Message  # role ``assistant``; content, reasoning_content and tool_calls as the model sent
     finish_reason: FinishReason
     logprobs: list[Distribution]
     usage: TokenUsage
@@ -175,6 +243,16 @@ class MessageAppend:
     logprobs: list[Distribution] = field(default_factory=list)
 
 
+@dataclass
+class ToolCallChunk:
+    """A piece of a streamed tool call: chunks with the same ``index`` concatenate."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+
+
 # Stream events: (kind, value) pairs mirror the WIT variants.
 @dataclass
 class CompletionEvent:
@@ -184,8 +262,11 @@ class CompletionEvent:
 
 @dataclass
 class ChatEvent:
-    kind: Literal["message-begin", "message-append", "message-end", "usage"]
-    value: str | MessageAppend | FinishReason | TokenUsage
+    """``message-begin`` (role), ``reasoning`` (text, 0.4), ``message-append``, ``tool-call``
+    (list of :class:`ToolCallChunk`, 0.4), ``message-end`` (finish reason), ``usage``."""
+
+    kind: Literal["message-begin", "reasoning", "message-append", "tool-call", "message-end", "usage"]
+    value: str | MessageAppend | list[ToolCallChunk] | FinishReason | TokenUsage
 
 
 @dataclass
