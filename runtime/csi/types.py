@@ -46,10 +46,11 @@ MODEL_NOT_FOUND_MESSAGE = (
 
 
 class ModelNotFound(InvalidCsiRequest):
-    """The model is not available: PhariaEngine's message, then what the kernel knows (``detail``)."""
+    """The model is not available. The message is exactly PhariaEngine's; ``detail`` says what the
+    kernel knows (the model name, the allow-list, the backend's answer) for logs and spans."""
 
     def __init__(self, detail: str = "") -> None:
-        super().__init__(f"{MODEL_NOT_FOUND_MESSAGE} ({detail})" if detail else MODEL_NOT_FOUND_MESSAGE)
+        super().__init__(MODEL_NOT_FOUND_MESSAGE)
         self.detail = detail
 
 
