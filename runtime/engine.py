@@ -1,7 +1,7 @@
 """Compile, load and run ``pharia:skill`` components with wasmtime.
 
 One :class:`Runtime` per process holds the engine (Cranelift, epoch interruption), the host
-linker and an epoch ticker thread. Components are compiled once at registration
+linker of every world version (``runtime.worlds``) and an epoch ticker thread. Components are compiled once at registration
 (:meth:`Runtime.compile`) and later loaded from their serialized artifact
 (:meth:`Runtime.load`, ~0.1 s instead of ~10 s). Every call gets a fresh Store with the run's
 time and memory limits, so runs never share state.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -21,17 +20,13 @@ from typing import Any
 import wasmtime
 from wasmtime import component as wc
 
-from runtime import host
+from runtime import worlds
 from runtime.csi import Csi
 from runtime.limits import Limits
 from runtime.outcome import ErrorKind, RunOutcome
+from runtime.worlds import SKILL_WORLD, STREAM_WORLD, WorldVersion
+from runtime.worlds.common import get
 
-SKILL_WORLD = "skill"
-STREAM_WORLD = "message-stream-skill"
-_EXPORTS = {"skill-handler": SKILL_WORLD, "message-stream": STREAM_WORLD}
-_EXPORT_NAME = re.compile(r"^pharia:skill/(?P<interface>[a-z-]+)@(?P<version>\d+\.\d+\.\d+)$")
-SUPPORTED_MINOR = (0, 3)
-LATEST_PATCH = 11
 TICK_SECONDS = 0.01
 
 
@@ -62,6 +57,7 @@ class LoadedSkill:
     wit_version: str
     export: str
     size: int  # artifact bytes, for cache accounting
+    version: WorldVersion
 
     @property
     def is_stream(self) -> bool:
@@ -89,7 +85,7 @@ class Runtime:
         config.epoch_interruption = True
         config.cranelift_opt_level = self.settings.opt_level
         self.engine = wasmtime.Engine(config)
-        self.linker = host.build_linker(self.engine)
+        self.linker = worlds.build_linker(self.engine)
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
 
@@ -114,28 +110,12 @@ class Runtime:
 
     # -- compile and load --------------------------------------------------------------------
 
-    def inspect(self, component: wc.Component) -> tuple[str, str, str]:
-        """Return (world, wit_version, export name), or raise InvalidComponent with the reason."""
-        exports = component.type.exports(self.engine)
-        found = []
-        for name in exports:
-            match = _EXPORT_NAME.match(name)
-            if match and match["interface"] in _EXPORTS:
-                found.append((match["interface"], match["version"], name))
-        if not found:
-            names = ", ".join(sorted(exports)) or "nothing"
-            raise InvalidComponent(
-                "the component exports no pharia:skill world (expected pharia:skill/skill-handler or "
-                f"pharia:skill/message-stream); it exports {names}"
-            )
-        interface, version, name = found[0]
-        major, minor, patch = (int(part) for part in version.split("."))
-        if (major, minor) != SUPPORTED_MINOR or patch > LATEST_PATCH:
-            raise InvalidComponent(
-                f"the component targets pharia:skill@{version}; this kernel supports "
-                f"pharia:skill@0.3.0 to 0.3.{LATEST_PATCH}. Rebuild it with pharia-skill 0.20.x"
-            )
-        return _EXPORTS[interface], version, name
+    def inspect(self, component: wc.Component) -> tuple[str, str, str, WorldVersion]:
+        """Return (world, wit_version, export name, world version), or raise InvalidComponent."""
+        try:
+            return worlds.resolve(list(component.type.exports(self.engine)))
+        except worlds.UnsupportedWorld as error:
+            raise InvalidComponent(str(error)) from None
 
     def compile(self, wasm: bytes) -> CompiledSkill:
         """Validate and compile a component once; raises InvalidComponent with a clear reason."""
@@ -149,14 +129,14 @@ class Runtime:
             if "component" in reason.lower() or "module" in reason.lower():
                 raise InvalidComponent(f"the file is not a WebAssembly component: {reason}") from None
             raise InvalidComponent(f"the component does not compile: {reason}") from None
-        world, version, export = self.inspect(component)
+        world, version, export, _ = self.inspect(component)
         artifact = bytes(component.serialize())
         return CompiledSkill(world, version, export, artifact, time.perf_counter() - started)
 
     def load(self, artifact: bytes) -> LoadedSkill:
         component = wc.Component.deserialize(self.engine, artifact)
-        world, version, export = self.inspect(component)
-        return LoadedSkill(component, world, version, export, len(artifact))
+        world, version, export, world_version = self.inspect(component)
+        return LoadedSkill(component, world, version, export, len(artifact), world_version)
 
     # -- call --------------------------------------------------------------------------------
 
@@ -177,18 +157,18 @@ class Runtime:
         return instance.get_func(store, index)
 
     def metadata(self, skill: LoadedSkill, limits: Limits | None = None) -> SkillMetadata:
-        """Description and schemas; message-stream skills have no metadata export in 0.3.x."""
-        if skill.is_stream:
+        """Description and schemas; message-stream skills and 0.2 skills have no metadata export."""
+        if skill.is_stream or not skill.version.has_metadata:
             return SkillMetadata(None, None, None)
         store, instance = self._instantiate(skill, limits or Limits(timeout=10))
-        with host.bind(host.RunContext(csi=Csi())):
+        with worlds.bind(worlds.RunContext(csi=Csi())):
             func = self._func(skill, store, instance, "metadata")
             value = func(store)
             func.post_return(store)
         return SkillMetadata(
             description=(value.description or "").strip() or None,
-            input_schema=_json_or_none(host.get(value, "input_schema")),
-            output_schema=_json_or_none(host.get(value, "output_schema")),
+            input_schema=_json_or_none(get(value, "input_schema")),
+            output_schema=_json_or_none(get(value, "output_schema")),
         )
 
     def run(self, skill: LoadedSkill, input: bytes, csi: Csi, limits: Limits) -> RunOutcome:
@@ -208,15 +188,14 @@ class Runtime:
             if on_item is not None:
                 on_item(item)
 
-        context = host.RunContext(csi=csi, on_item=collect if skill.is_stream else None)
+        context = worlds.RunContext(csi=csi, on_item=collect if skill.is_stream else None)
         started = time.perf_counter()
         try:
             store, instance = self._instantiate(skill, limits)
-            with host.bind(context):
+            with worlds.bind(context):
                 func = self._func(skill, store, instance, "run")
                 if skill.is_stream:
-                    handle = wc.ResourceHost.own(next(host._reps) & 0xFFFFFFFF, host.STREAM_OUTPUT)
-                    result = func(store, input, handle)
+                    result = func(store, input, worlds.stream_output(skill.version))
                 else:
                     result = func(store, input)
                 func.post_return(store)
@@ -256,7 +235,7 @@ def _skill_error(error: wc.Variant, limits: Limits) -> tuple[ErrorKind, str]:
 
 
 def _classify(
-    error: wasmtime.WasmtimeError, context: host.RunContext, limits: Limits
+    error: wasmtime.WasmtimeError, context: worlds.RunContext, limits: Limits
 ) -> tuple[ErrorKind, str]:
     text = str(error)
     if context.csi_error is not None:

@@ -21,12 +21,19 @@ def sse(event: str, data: Any) -> str:
 
 
 def item_event(item: dict[str, Any]) -> str:
-    if item.get("type") == "reasoning":
-        return sse("reasoning", item.get("text", ""))
-    if item.get("type") == "tool":
-        fields = {k: v for k, v in item.items() if k not in ("type", "phase")}
-        return sse("tool", fields | {"type": item.get("phase", "begin")})
-    return sse("message", {k: v for k, v in item.items() if k != "role" or v})
+    """A stored stream item in PhariaEngine's SSE shape: ``message`` (begin, append, end),
+    ``reasoning`` and ``tool`` (begin, end, or ``error`` with the message of a failed call)."""
+    kind = item.get("type")
+    if kind == "reasoning":
+        return sse("reasoning", {"type": "reasoning", "text": item.get("text", "")})
+    if kind == "tool":
+        name = item.get("name")
+        if item.get("phase") == "end" and item.get("message") is not None:
+            return sse("tool", {"type": "error", "name": name, "message": item["message"]})
+        return sse("tool", {"type": item.get("phase", "begin"), "name": name})
+    if kind == "begin":
+        return sse("message", {"type": "begin"})
+    return sse("message", item)
 
 
 def stream_run(

@@ -159,9 +159,10 @@ def test_tool_calls_are_tool_events_in_message_streams(kernel):
     assert received[-1] == ("message", {"type": "end", "payload": {"words": 2}})
 
 
-def test_a_failing_tool_ends_with_its_message(kernel):
+def test_a_failing_tool_is_a_tool_error_event_as_in_pharia_engine(kernel):
     received = stream(kernel["alice"], {"text": "one", "tool": "saboteur"})
-    assert received[0] == ("tool", {"name": "saboteur", "type": "begin"})
-    name, end = received[1]
-    assert (name, end["type"], end["name"]) == ("tool", "end", "saboteur") and end["message"]
-    assert received[-1][0] == "error"
+    assert received[:2] == [
+        ("tool", {"name": "saboteur", "type": "begin"}),
+        ("tool", {"type": "error", "name": "saboteur", "message": "Out of cheese."}),
+    ]
+    assert received[-1][0] == "error" and set(received[-1][1]) == {"message"}
