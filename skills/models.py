@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
 
+from runtime import worlds
+
 slug = RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,62}$", "Use lowercase letters, digits, - and _ (max 63).")
 
 
@@ -138,6 +140,16 @@ class SkillVersion(models.Model):
     @property
     def skill_type(self) -> str:
         return Skill.CHAT if self.world == "message-stream-skill" else Skill.PROGRAMMABLE
+
+    @property
+    def world_version(self) -> worlds.WorldVersion | None:
+        """What the version's WIT version offers (``None`` before it is compiled)."""
+        if not self.wit_version:
+            return None
+        try:
+            return worlds.check_version(self.wit_version)
+        except worlds.UnsupportedWorld:
+            return None
 
 
 class Tag(models.Model):

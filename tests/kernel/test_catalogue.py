@@ -323,3 +323,10 @@ def test_activity_page_empty_state(viewer):
     page = viewer.get("/activity/").content.decode()
     assert "No finished runs in the last 24 hours" in page
     assert "No runs in the last 24 hours" in page and "<svg" not in page
+
+
+def test_skill_page_names_the_wit_version_and_what_its_world_offers(viewer):
+    page = viewer.get("/skills/test/sink/").content.decode()
+    assert "pharia:skill@0.3.11" in page
+    assert "message streams" in page and "explain" in page
+    assert "structured output" not in page  # a 0.4 feature: not offered to a 0.3 skill
