@@ -2,8 +2,6 @@
 
 from runtime.csi import Csi
 from runtime.engine import (
-    SKILL_WORLD,
-    STREAM_WORLD,
     CompiledSkill,
     EngineSettings,
     InvalidComponent,
@@ -14,6 +12,7 @@ from runtime.engine import (
 )
 from runtime.limits import Limits
 from runtime.outcome import ErrorKind, RunOutcome
+from runtime.worlds import SKILL_WORLD, STREAM_WORLD
 
 __all__ = [
     "SKILL_WORLD",

@@ -1,8 +1,8 @@
 """Compile, load and run ``pharia:skill`` components with wasmtime.
 
 One :class:`Runtime` per process holds the engine (Cranelift, epoch interruption), the host
-linker of every world version (``runtime.worlds``) and an epoch ticker thread. Components are compiled once at registration
-(:meth:`Runtime.compile`) and later loaded from their serialized artifact
+linker of every world version (``runtime.worlds``) and an epoch ticker thread. Components are
+compiled once at registration (:meth:`Runtime.compile`) and later loaded from their serialized artifact
 (:meth:`Runtime.load`, ~0.1 s instead of ~10 s). Every call gets a fresh Store with the run's
 time and memory limits, so runs never share state.
 """
@@ -24,7 +24,7 @@ from runtime import worlds
 from runtime.csi import Csi
 from runtime.limits import Limits
 from runtime.outcome import ErrorKind, RunOutcome
-from runtime.worlds import SKILL_WORLD, STREAM_WORLD, WorldVersion
+from runtime.worlds import STREAM_WORLD, WorldVersion
 from runtime.worlds.common import get
 
 TICK_SECONDS = 0.01

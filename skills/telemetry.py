@@ -595,22 +595,40 @@ def _model_of(request: Any) -> str:
     return str(model) if model else ""
 
 
+def _message_parts(message: Any) -> list[dict[str, Any]]:
+    """GenAI semconv parts: ``reasoning``, ``text``, ``tool_call`` (arguments parsed when JSON) and,
+    for a ``tool`` message, ``tool_call_response``; a message with none of them gets an empty text."""
+    content = getattr(message, "content", None)
+    if getattr(message, "tool_call_id", None) is not None:
+        return [{"type": "tool_call_response", "id": message.tool_call_id, "response": content or ""}]
+    parts: list[dict[str, Any]] = []
+    if getattr(message, "reasoning_content", None):
+        parts.append({"type": "reasoning", "content": message.reasoning_content})
+    if content:
+        parts.append({"type": "text", "content": content})
+    for call in getattr(message, "tool_calls", None) or []:
+        try:
+            arguments: Any = json.loads(call.arguments)
+        except ValueError:
+            arguments = call.arguments
+        parts.append({"type": "tool_call", "id": call.id, "name": call.name, "arguments": arguments})
+    return parts or [{"type": "text", "content": content or ""}]
+
+
 def _input_messages(request: Any) -> list[dict[str, Any]]:
     if hasattr(request, "messages"):
-        return [
-            {"role": str(m.role), "parts": [{"type": "text", "content": m.content}]} for m in request.messages
-        ]
+        return [{"role": str(m.role), "parts": _message_parts(m)} for m in request.messages]
     return [{"role": "user", "parts": [{"type": "text", "content": getattr(request, "prompt", "")}]}]
 
 
 def _output_message(result: Any) -> dict[str, Any]:
     message = getattr(result, "message", None)
-    text = message.content if message is not None else getattr(result, "text", "")
-    return {
-        "role": "assistant",
-        "parts": [{"type": "text", "content": text}],
-        "finish_reason": _finish_reason(result),
-    }
+    parts = (
+        _message_parts(message)
+        if message is not None
+        else [{"type": "text", "content": getattr(result, "text", "")}]
+    )
+    return {"role": "assistant", "parts": parts, "finish_reason": _finish_reason(result)}
 
 
 def _finish_reason(result: Any) -> str:

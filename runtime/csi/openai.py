@@ -7,13 +7,30 @@ most ``max_concurrency`` threads per call and answers in request order. :data:`P
 lists how each WIT parameter reaches the backend; the response side is mapped as follows:
 
 * ``finish_reason``: ``stop`` -> stop, ``length`` -> length, ``content_filter`` -> content-filter;
-  anything else (``tool_calls``, ``function_call``, vLLM's ``abort``, missing) -> stop.
+  in chat ``tool_calls`` and the deprecated ``function_call`` -> tool-calls (as PhariaEngine maps
+  them); anything else (vLLM's ``abort``, missing) -> stop.
 * ``usage.prompt_tokens`` / ``completion_tokens`` -> token-usage (0 when the backend sends none).
 * logprobs -> one distribution per token. Tokens are UTF-8 bytes: the chat ``bytes`` field when
   present, else the token string encoded (``bytes:\\xNN`` tokens of the legacy OpenAI API decoded).
   A missing logprob (vLLM's first echoed prompt token) is NaN, as in the Pharia SDK.
-* chat: only the message content is returned; ``tool_calls`` and reasoning fields are dropped
-  (WIT chat has no tools), a ``null`` content becomes ``""``.
+* chat message (PhariaEngine's ``chat_v2``): ``content`` as sent, so ``null`` stays ``None`` (it is
+  ``null`` next to tool calls; worlds before 0.4 map it to ``""`` themselves); ``reasoning_content``,
+  or vLLM's / OpenRouter's ``reasoning``, -> reasoning-content; ``tool_calls[].id`` /
+  ``function.name`` / ``function.arguments`` -> tool-calls (arguments a backend sends as a JSON
+  object are re-serialized to text; an empty list, which vLLM sends without tool calls, -> ``None``).
+  With ``think_tags`` on, a content starting with ``<think>`` and no reasoning field is split as
+  PhariaEngine's ``ReasoningExtractor`` does: the text up to ``</think>`` (or all of it, without
+  one) -> reasoning-content, the rest -> content.
+* chat stream deltas: the first choice of the first chunk -> ``message-begin`` (``delta.role``,
+  default ``assistant``); ``reasoning_content`` / ``reasoning`` (non-empty) -> ``reasoning``;
+  ``content`` (non-empty) or logprobs -> ``message-append``; ``tool_calls`` -> one ``tool-call``
+  event per chunk with a :class:`ToolCallChunk` per entry (``index``, ``id``, ``function.name``,
+  ``function.arguments``, each ``None`` when absent); ``finish_reason`` -> ``message-end``. With
+  ``think_tags`` on, ``message-append`` text is split like PhariaEngine's streaming extractor: an
+  append starting with ``<think>`` opens reasoning, text up to ``</think>`` is ``reasoning``.
+* unknown model: one not in ``allowed_models``, or a backend answer with error code
+  ``model_not_found`` or a 404 mentioning the model -> :class:`ModelNotFound`, whose message is
+  PhariaEngine's and whose ``detail`` names the model and the allow-list or backend's answer.
 
 Stream iterators own their HTTP response: it is closed when the iterator is exhausted, fails or
 ``close()`` is called. The request is sent when the stream is created, so connection, status and
@@ -55,8 +72,13 @@ from runtime.csi.types import (
     Logprobs,
     Message,
     MessageAppend,
+    ModelNotFound,
+    ResponseFormat,
     TextScore,
     TokenUsage,
+    ToolCall,
+    ToolCallChunk,
+    ToolChoice,
     Unsupported,
 )
 
@@ -90,8 +112,24 @@ PARAMETER_MAPPING: dict[str, str] = {
     "(OpenAI allows n <= 5, vLLM <= 20 by default)",
     "completion-params.echo": "`echo: true` (omitted when false)",
     "chat-request.model": "`model`, renamed by `model_map`; checked against `allowed_models` first",
-    "chat-request.messages": "`messages` as `{role, content}`",
-    "chat-params.max-tokens": "`max_tokens` (omitted when unset; not `max_completion_tokens`)",
+    "chat-request.messages": "`messages`: assistant -> `{role: assistant, content?, tool_calls?}` with "
+    "`tool_calls: [{id, type: function, function: {name, arguments}}]` and `content` omitted when none "
+    "(as PhariaEngine; reasoning-content is not sent back); tool -> `{role: tool, content, tool_call_id}`; "
+    "other -> `{role, content}`. The roles system, developer, user, assistant and tool are matched "
+    "case-insensitively and sent in lower case (PhariaEngine accepts upper-case role names); other "
+    "roles are sent as given",
+    "chat-params.max-tokens": "`max_tokens` (omitted when unset; OpenAI's reasoning models refuse it: "
+    "use max-completion-tokens there)",
+    "chat-params.max-completion-tokens": "`max_completion_tokens` (omitted when unset)",
+    "chat-params.tools": "`tools: [{type: function, function: {name, description?, parameters?, "
+    "strict?}}]`, `parameters` the JSON Schema as given (omitted when unset)",
+    "chat-params.tool-choice": 'none / auto / required -> `tool_choice: "none"` / `"auto"` / '
+    '`"required"`; named(n) -> `tool_choice: {type: function, function: {name: n}}`',
+    "chat-params.parallel-tool-calls": "`parallel_tool_calls`",
+    "chat-params.response-format": "text -> `response_format: {type: text}`; json-object -> "
+    "`{type: json_object}`; json-schema -> `{type: json_schema, json_schema: {name, description?, "
+    "schema?, strict?}}`",
+    "chat-params.reasoning-effort": "`reasoning_effort: minimal / low / medium / high`",
     "chat-params.temperature": "`temperature`",
     "chat-params.top-p": "`top_p`",
     "chat-params.frequency-penalty": "`frequency_penalty`",
@@ -131,6 +169,9 @@ class OpenAIInferenceConfig:
     # Send vLLM's extra sampling parameters (top_k, skip_special_tokens)? None: yes, except to
     # api.openai.com, which answers 400 to parameters it does not know.
     vllm_extensions: bool | None = None
+    # Split a leading ``<think>...</think>`` out of chat content into reasoning, for models served
+    # without a reasoning parser (PhariaEngine does this for its Aleph Alpha inference backend only).
+    think_tags: bool = False
 
 
 # Concurrency is bounded by the callers (runs x max_concurrency), not by the connection pool. Few
@@ -143,6 +184,9 @@ _FINISH = {
     "length": FinishReason.LENGTH,
     "content_filter": FinishReason.CONTENT_FILTER,
 }
+_CHAT_FINISH = {**_FINISH, "tool_calls": FinishReason.TOOL_CALLS, "function_call": FinishReason.TOOL_CALLS}
+_THINK, _END_THINK = "<think>", "</think>"
+_ROLES = ("system", "developer", "user", "assistant", "tool")
 _BYTES_TOKEN = re.compile(r"bytes:((?:\\x[0-9a-fA-F]{2})+)")
 
 
@@ -190,7 +234,8 @@ class OpenAIInference:
 
     def chat_stream(self, request: ChatRequest) -> Iterator[ChatEvent]:
         response = self._open_stream("chat/completions", self._chat_body(request, stream=True), request.model)
-        return _EventStream(response, self._chat_events(response, request.params.logprobs))
+        events = self._chat_events(response, request.params.logprobs)
+        return _EventStream(response, _split_think_events(events) if self._config.think_tags else events)
 
     def explain(self, requests: list[ExplanationRequest]) -> list[list[TextScore]]:
         raise Unsupported("explain is not supported by this inference backend")
@@ -200,7 +245,7 @@ class OpenAIInference:
     def _backend_model(self, model: str) -> str:
         allowed = self._config.allowed_models
         if allowed is not None and model not in allowed:
-            raise InvalidCsiRequest(
+            raise ModelNotFound(
                 f"model '{model}' is not available on this kernel (available: {', '.join(sorted(allowed))})"
             )
         return self._config.model_map.get(model, model)
@@ -227,14 +272,31 @@ class OpenAIInference:
 
     def _chat_body(self, request: ChatRequest, stream: bool = False) -> dict[str, Any]:
         p = request.params
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        messages = [_message_json(m) for m in request.messages]
         body: dict[str, Any] = {"model": self._backend_model(request.model), "messages": messages}
-        _put(body, max_tokens=p.max_tokens, temperature=p.temperature, top_p=p.top_p)
+        _put(body, max_tokens=p.max_tokens, max_completion_tokens=p.max_completion_tokens)
+        _put(body, temperature=p.temperature, top_p=p.top_p)
         _put(body, frequency_penalty=p.frequency_penalty, presence_penalty=p.presence_penalty)
         if p.logprobs.kind != "no":
             body["logprobs"] = True
             if p.logprobs.kind == "top":
                 body["top_logprobs"] = p.logprobs.top
+        if p.tools is not None:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": _without_none(
+                        name=f.name, description=f.description, parameters=f.parameters, strict=f.strict
+                    ),
+                }
+                for f in p.tools
+            ]
+        if p.tool_choice is not None:
+            body["tool_choice"] = _tool_choice_json(p.tool_choice)
+        _put(body, parallel_tool_calls=p.parallel_tool_calls)
+        if p.response_format is not None:
+            body["response_format"] = _response_format_json(p.response_format)
+        _put(body, reasoning_effort=p.reasoning_effort)
         return _streaming(body) if stream else body
 
     def _complete_one(self, request: CompletionRequest) -> Completion:
@@ -253,12 +315,20 @@ class OpenAIInference:
         with _parsing():
             choice = data["choices"][0]
             message = choice.get("message") or {}
-            content = message.get("content")
+            content, reasoning = _text(message.get("content")), _reasoning(message)
+            if self._config.think_tags and reasoning is None and content and content.startswith(_THINK):
+                end = content.find(_END_THINK)
+                reasoning = content[len(_THINK) : end if end >= 0 else None]
+                content = content[end + len(_END_THINK) :] if end >= 0 else None
+            calls = [_tool_call(call) for call in message.get("tool_calls") or []]
             return ChatResponse(
                 message=Message(
-                    message.get("role") or "assistant", content if isinstance(content, str) else ""
+                    message.get("role") or "assistant",
+                    content,
+                    reasoning_content=reasoning,
+                    tool_calls=calls or None,
                 ),
-                finish_reason=_finish(choice.get("finish_reason")),
+                finish_reason=_finish(choice.get("finish_reason"), _CHAT_FINISH),
                 logprobs=_chat_logprobs(choice.get("logprobs"), request.params.logprobs),
                 usage=_usage(data.get("usage")),
             )
@@ -357,13 +427,20 @@ class OpenAIInference:
                         if not begun:
                             begun = True
                             yield ChatEvent("message-begin", delta.get("role") or "assistant")
-                        content = delta.get("content")
-                        content = content if isinstance(content, str) else ""
+                        reasoning = _reasoning(delta)
+                        if reasoning:
+                            yield ChatEvent("reasoning", reasoning)
+                        content = _text(delta.get("content")) or ""
                         logprobs = _chat_logprobs(choice.get("logprobs"), wanted)
                         if content or logprobs:
                             yield ChatEvent("message-append", MessageAppend(content, logprobs))
+                        calls = delta.get("tool_calls") or []
+                        if calls:
+                            yield ChatEvent(
+                                "tool-call", [_tool_call_chunk(c, i) for i, c in enumerate(calls)]
+                            )
                         if choice.get("finish_reason") and finish is None:
-                            finish = _finish(choice["finish_reason"])
+                            finish = _finish(choice["finish_reason"], _CHAT_FINISH)
                             yield ChatEvent("message-end", finish)
             if finish is None:
                 raise CsiError("inference backend ended the chat stream without a finish reason")
@@ -389,7 +466,8 @@ class OpenAIInference:
         return CsiError(self._redact(message))
 
     def _status_error(self, response: httpx.Response, model: str) -> CsiError:
-        status, detail = response.status_code, _message(_json_or_text(response))
+        payload = _json_or_text(response)
+        status, detail = response.status_code, _message(payload)
         backend_model = self._config.model_map.get(model, model)
         named = f"'{model}'" + (f" (backend model '{backend_model}')" if backend_model != model else "")
         error: CsiError
@@ -397,8 +475,9 @@ class OpenAIInference:
             retry = response.headers.get("retry-after")
             after = f" (retry after {retry}{'s' if retry.isdigit() else ''})" if retry else ""
             error = RateLimited(f"inference backend rate limited the request{after}", retry)
-        elif status == 404 and "model" in detail.lower():
-            error = InvalidCsiRequest(f"model {named} is not known to the inference backend: {detail}")
+        elif _code(payload) == "model_not_found" or (status == 404 and "model" in detail.lower()):
+            error = ModelNotFound(f"model {named} is not known to the inference backend: {detail}")
+            error.detail = self._redact(error.detail)
         elif status in (401, 403):
             error = CsiError(f"inference backend rejected the credentials (HTTP {status}): {detail}")
         elif status in (400, 413, 422):
@@ -449,8 +528,104 @@ def _streaming(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "stream": True, "stream_options": {"include_usage": True}}
 
 
-def _finish(reason: str | None) -> FinishReason:
-    return _FINISH.get(reason or "", FinishReason.STOP)
+def _finish(reason: str | None, known: dict[str, FinishReason] = _FINISH) -> FinishReason:
+    return known.get(reason or "", FinishReason.STOP)
+
+
+def _without_none(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _message_json(message: Message) -> dict[str, Any]:
+    """A CSI message as an OpenAI request message (PhariaEngine's ``ChatCompletionRequestMessage``)."""
+    role = message.role.lower() if message.role.lower() in _ROLES else message.role
+    if role == "assistant":
+        body: dict[str, Any] = {"role": "assistant"}
+        if message.content is not None:
+            body["content"] = message.content
+        if message.tool_calls:
+            body["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in message.tool_calls
+            ]
+        return body
+    if role == "tool":
+        return {"role": "tool", "content": message.content or "", "tool_call_id": message.tool_call_id}
+    return {"role": role, "content": message.content or ""}
+
+
+def _tool_choice_json(choice: ToolChoice) -> Any:
+    if choice.kind == "named":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.kind
+
+
+def _response_format_json(response_format: ResponseFormat) -> dict[str, Any]:
+    if response_format.kind == "json-schema":
+        schema = _without_none(
+            name=response_format.name,
+            description=response_format.description,
+            schema=response_format.schema,
+            strict=response_format.strict,
+        )
+        return {"type": "json_schema", "json_schema": schema}
+    return {"type": response_format.kind.replace("-", "_")}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _reasoning(message: dict[str, Any]) -> str | None:
+    """``reasoning_content`` (DeepSeek, older vLLM) or ``reasoning`` (OpenRouter, newer vLLM)."""
+    reasoning = _text(message.get("reasoning_content"))
+    return reasoning if reasoning is not None else _text(message.get("reasoning"))
+
+
+def _arguments(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _tool_call(call: dict[str, Any]) -> ToolCall:
+    function = call.get("function") or {}
+    return ToolCall(
+        str(call.get("id") or ""), str(function.get("name") or ""), _arguments(function.get("arguments"))
+    )
+
+
+def _tool_call_chunk(call: dict[str, Any], position: int) -> ToolCallChunk:
+    function = call.get("function") or {}
+    arguments = function.get("arguments")
+    return ToolCallChunk(
+        index=int(position if call.get("index") is None else call["index"]),
+        id=call.get("id"),
+        name=function.get("name"),
+        arguments=None if arguments is None else _arguments(arguments),
+    )
+
+
+def _split_think_events(events: Iterator[ChatEvent]) -> Generator[ChatEvent, None, None]:
+    """PhariaEngine's streaming ``ReasoningExtractor``: ``<think>`` text in appends -> ``reasoning``."""
+    thinking = False
+    for event in events:
+        append = event.value
+        if event.kind != "message-append" or not isinstance(append, MessageAppend):
+            yield event
+            continue
+        text = append.content
+        if not thinking and not text.startswith(_THINK):
+            yield event
+            continue
+        start = 0 if thinking else len(_THINK)
+        end = text.find(_END_THINK, start)
+        thinking = end < 0
+        if text[start : None if thinking else end]:
+            yield ChatEvent("reasoning", text[start : None if thinking else end])
+        rest = "" if thinking else text[end + len(_END_THINK) :]
+        if rest:
+            yield ChatEvent("message-append", MessageAppend(rest, append.logprobs))
 
 
 def _usage(usage: dict[str, Any] | None) -> TokenUsage:
@@ -520,6 +695,12 @@ def _json_or_text(response: httpx.Response) -> Any:
             return response.text.strip()[:500] or response.reason_phrase
         except Exception:
             return response.reason_phrase
+
+
+def _code(payload: Any) -> str:
+    """The ``error.code`` of an OpenAI error body (``model_not_found``, ``invalid_api_key``), or ``""``."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
 def _message(payload: Any) -> str:

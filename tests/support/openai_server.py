@@ -1,8 +1,9 @@
 """A loopback stand-in for an OpenAI-compatible inference provider, standard library only.
 
 ``with OpenAITestServer() as server:`` serves ``/v1/completions``, ``/v1/chat/completions`` and
-``/v1/models`` on ``server.url`` and records every JSON body in ``server.requests``. Behaviour is
-deterministic and keyed by the model name:
+``/v1/models`` on ``server.url`` and records every JSON body in ``server.requests`` (and the request
+headers in ``server.headers``), so tests can assert the wire parameters. Behaviour is deterministic
+and keyed by the model name:
 
 * ``test-model``: completions answer ``"echo: <prompt>"``, chat ``"echo: <last user message>"``,
   one token per whitespace-separated word; ``stop`` cuts the text, ``max_tokens`` truncates it
@@ -12,13 +13,54 @@ deterministic and keyed by the model name:
   ``stream_options.include_usage``) and ``data: [DONE]``.
 * ``slow-model``: like ``test-model`` after sleeping ``server.delay`` seconds; ``blocked-model``
   sleeps ten times as long (runs that stay blocked while a benchmark probes other runs).
-* ``tool-model``: chat answers with ``tool_calls`` and finish reason ``tool_calls``.
+* ``tool-model``: like ``test-model`` with tools (below); a chat request without ``tools`` is
+  answered with one call ``call_0`` to ``get_weather`` with arguments ``{"city": "Berlin"}``
+  (``content: null``, finish reason ``tool_calls``, 7 completion tokens).
+* ``parallel-tool-model``: like ``test-model``, but a tool-call answer calls every tool (one call
+  per entry of ``tools``, in order) unless ``parallel_tool_calls`` is ``false`` or a tool is named.
+* ``reasoning-model``: like ``test-model``, and every chat answer also reasons: the message carries
+  ``reasoning_content: "Thinking about: <last user message>"`` (its words count as completion
+  tokens); streamed, the reasoning comes word by word in ``delta.reasoning_content`` before any
+  content or tool-call delta. ``server.reasoning_style`` changes the spelling: ``"reasoning"``
+  (OpenRouter's / newer vLLM's field ``reasoning``) or ``"think"`` (no field: the content starts with
+  ``<think>Thinking about: ...</think>``, streamed word by word like any content).
 * ``ratelimited-model``: 429 with ``Retry-After: 1``. ``broken-model``: 500 with an OpenAI error.
-* any other model: 404 ``The model `x` does not exist.``
+* any other model: 404 ``The model `x` does not exist.`` (type ``NotFoundError``, code 404, as
+  vLLM answers).
+
+Chat answers, for every chat model above, in this order of precedence:
+
+1. The last message has role ``tool``: content ``"The tool said: <that message's content>"``,
+   finish reason ``stop`` (``max_tokens`` still truncates).
+2. ``tools`` is non-empty and ``tool_choice`` is not ``"none"``: tool calls, ``content: null``,
+   finish reason ``tool_calls``. ``tool_choice: {"type": "function", "function": {"name": n}}``
+   calls tool ``n`` (400 if no tool has that name); otherwise (``auto``, ``required``, unset) the
+   first tool is called, or every tool for ``parallel-tool-model`` (see above). Call ids are
+   ``call_0``, ``call_1``, ...; the arguments are the JSON text (``json.dumps``) of an object with,
+   for each property of the tool's ``parameters.properties`` in order: ``integer`` / ``number``
+   -> position + 1 (1, 2, 3, ... counting every property), ``string`` -> ``"x"``, ``boolean`` ->
+   ``true``, anything else the schema instance described in 3. (``$ref`` / ``anyOf`` with ``null``
+   are looked through to find the type). Completion tokens: the words of the arguments.
+3. ``tool-model`` without ``tools``: the ``get_weather`` call above.
+4. ``response_format`` ``{"type": "json_schema", "json_schema": {"schema": s}}``: content is the
+   JSON text of an instance of ``s``: object -> every property, string ``"text"``, integer 1,
+   number 1.5, boolean ``true``, null ``null``, array -> one item (``prefixItems``: one per item),
+   ``enum`` -> its first value, ``const`` -> its value, ``anyOf`` / ``oneOf`` -> the first branch
+   that is not ``null``, ``allOf`` -> its first entry, ``$ref`` resolved within the schema (as
+   pydantic emits ``#/$defs/...``). ``{"type": "json_object"}``: ``{"echo": "<last user message>"}``.
+   Without schema, the content is ``{}``.
+5. Otherwise ``"echo: <last user message>"``.
+
+Streamed tool calls: a first chunk ``{"role": "assistant", "content": null}``, then for each call a
+chunk with ``index``, ``id``, ``type``, ``function.name`` and ``function.arguments: ""``, then its
+arguments in two chunks (first half, second half) carrying only ``index`` and ``function.arguments``;
+then the finish chunk and the usage chunk. Logprobs (``logprobs`` / ``top_logprobs``) are sent for
+content tokens of chat and completion answers, streamed and not.
 
 Knobs: ``token`` (require ``Authorization: Bearer <token>``, else 401 whose message echoes the key
-sent, as OpenAI does partially), ``delay``, ``stream_delay`` (seconds between SSE chunks).
-``max_in_flight`` records the highest number of requests handled at once.
+sent, as OpenAI does partially), ``delay``, ``stream_delay`` (seconds between SSE chunks),
+``reasoning_style`` (see ``reasoning-model``). ``max_in_flight`` records the highest number of
+requests handled at once.
 
 Run ``python -m tests.support.openai_server --port 8090`` to serve until interrupted.
 """
@@ -37,7 +79,17 @@ from typing import Any
 
 __all__ = ["MODELS", "OpenAITestServer"]
 
-MODELS = ("test-model", "slow-model", "blocked-model", "tool-model", "ratelimited-model", "broken-model")
+MODELS = (
+    "test-model",
+    "slow-model",
+    "blocked-model",
+    "tool-model",
+    "parallel-tool-model",
+    "reasoning-model",
+    "ratelimited-model",
+    "broken-model",
+)
+REASONING_STYLES = ("reasoning_content", "reasoning", "think")
 
 
 class OpenAITestServer:
@@ -49,6 +101,7 @@ class OpenAITestServer:
         self.token = token
         self.delay = delay
         self.stream_delay = 0.0
+        self.reasoning_style = "reasoning_content"
         self.verbose = False
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -121,6 +174,12 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class _BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 def _error(message: str, kind: str, code: Any = None, param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
@@ -150,6 +209,85 @@ def _alternatives(token: str, n: int) -> list[tuple[str, float]]:
 
 def _chat_logprob(token: str, logprob: float) -> dict[str, Any]:
     return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+
+def _resolve(schema: Any, root: Any) -> Any:
+    """Follow ``$ref`` (``#/$defs/Name``, JSON pointer within the root schema)."""
+    for _ in range(32):
+        if not isinstance(schema, dict) or not isinstance(schema.get("$ref"), str):
+            return schema
+        target = root
+        for part in schema["$ref"].removeprefix("#").strip("/").split("/"):
+            if part:
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+        schema = target
+    raise ValueError("$ref cycle")
+
+
+def _branch(schema: Any, root: Any) -> Any:
+    """The schema with ``$ref`` / ``anyOf`` / ``oneOf`` / ``allOf`` looked through to one branch."""
+    for _ in range(32):
+        schema = _resolve(schema, root)
+        if not isinstance(schema, dict):
+            return schema
+        options = schema.get("anyOf") or schema.get("oneOf")
+        if options:
+            real = [o for o in options if (_resolve(o, root) or {}).get("type") != "null"]
+            schema = (real or options)[0]
+        elif schema.get("allOf"):
+            schema = schema["allOf"][0]
+        else:
+            return schema
+    raise ValueError("schema nests too deeply")
+
+
+def _type(schema: Any) -> Any:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None and isinstance(schema, dict):
+        kind = "object" if "properties" in schema else "array" if "items" in schema else None
+    return kind
+
+
+def _instance(schema: Any, root: Any, depth: int = 0) -> Any:
+    """A JSON value valid for ``schema`` (see the module docstring for the values)."""
+    schema = _branch(schema, root)
+    if not isinstance(schema, dict) or depth > 16:
+        return None
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = _type(schema)
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: _instance(p, root, depth + 1) for name, p in properties.items()}
+    if kind == "array":
+        if schema.get("prefixItems"):
+            return [_instance(item, root, depth + 1) for item in schema["prefixItems"]]
+        return [_instance(schema.get("items", {}), root, depth + 1)]
+    return {"string": "text", "integer": 1, "number": 1.5, "boolean": True}.get(kind)
+
+
+def _tool_arguments(parameters: Any) -> str:
+    properties = (parameters.get("properties") if isinstance(parameters, dict) else None) or {}
+    arguments: dict[str, Any] = {}
+    for position, (name, schema) in enumerate(properties.items()):
+        kind = _type(_branch(schema, parameters))
+        if kind in ("integer", "number"):
+            arguments[name] = position + 1
+        elif kind == "string":
+            arguments[name] = "x"
+        elif kind == "boolean":
+            arguments[name] = True
+        else:
+            arguments[name] = _instance(schema, parameters)
+    return json.dumps(arguments)
+
+
+def _call(position: int, name: str, arguments: str) -> dict[str, Any]:
+    return {"id": f"call_{position}", "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -289,11 +427,38 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return self._json(400, _error("`messages` must be a non-empty list", "BadRequestError", 400))
-        user = [m.get("content") or "" for m in messages if m.get("role") == "user"]
-        pieces, finish = _pieces(f"echo: {user[-1] if user else ''}", body.get("max_tokens"), None)
+        if not all(isinstance(m, dict) for m in messages):
+            return self._json(400, _error("every message must be an object", "BadRequestError", 400))
+        model = body["model"]
+        texts = [m.get("content") if isinstance(m.get("content"), str) else "" for m in messages]
+        user = [text for m, text in zip(messages, texts, strict=True) if m.get("role") == "user"]
+        last_user = user[-1] if user else ""
+        try:
+            calls = self._tool_calls(body, model, messages[-1])
+            if calls is not None:
+                text = ""
+            elif messages[-1].get("role") == "tool":
+                text = f"The tool said: {texts[-1]}"
+            else:
+                text = self._content(body, last_user)
+        except _BadRequest as exc:
+            return self._json(400, _error(str(exc), "BadRequestError", 400, exc.param))
+        except (LookupError, TypeError, ValueError) as exc:
+            message = f"cannot follow the JSON schema ({type(exc).__name__}: {exc})"
+            return self._json(400, _error(message, "BadRequestError", 400))
+        pieces, finish = _pieces(text, body.get("max_tokens"), None) if calls is None else ([], "tool_calls")
+        style = self.server.app.reasoning_style
+        reasoning = f"Thinking about: {last_user}" if model == "reasoning-model" else None
+        if reasoning is not None and style == "think":
+            pieces = re.findall(r"\s*\S+", f"<think>{reasoning}</think>") + pieces
+        reasoning_pieces = re.findall(r"\s*\S+", reasoning) if reasoning and style != "think" else []
+        completion = len(pieces) + len(reasoning_pieces)
+        if calls is not None:
+            legacy = model == "tool-model" and not body.get("tools")
+            completion += 7 if legacy else sum(_words(c["function"]["arguments"]) for c in calls)
+        usage = _usage(sum(_words(text) for text in texts), completion)
         top = int(body.get("top_logprobs") or 0)
-        usage = _usage(sum(_words(m.get("content") or "") for m in messages), len(pieces))
-        base = {"id": "chatcmpl-test", "created": int(time.time()), "model": body["model"]}
+        base = {"id": "chatcmpl-test", "created": int(time.time()), "model": model}
 
         def logprobs(tokens: list[str]) -> dict[str, Any] | None:
             if not body.get("logprobs"):
@@ -308,19 +473,12 @@ class _Handler(BaseHTTPRequestHandler):
                 ]
             }
 
-        tool_calls = [
-            {
-                "id": "call_0",
-                "type": "function",
-                "function": {"name": "get_weather", "arguments": json.dumps({"city": "Berlin"})},
-            }
-        ]
-        if body["model"] == "tool-model":
-            pieces, finish, usage = [], "tool_calls", _usage(usage["prompt_tokens"], 7)
         if not body.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces) if pieces else None}
-            if body["model"] == "tool-model":
-                message["tool_calls"] = tool_calls
+            if reasoning_pieces:
+                message[style] = reasoning
+            if calls is not None:
+                message["tool_calls"] = calls
             choice = {"index": 0, "message": message, "logprobs": logprobs(pieces), "finish_reason": finish}
             return self._json(200, {**base, "object": "chat.completion", "choices": [choice], "usage": usage})
         base = {**base, "object": "chat.completion.chunk"}
@@ -331,14 +489,61 @@ class _Handler(BaseHTTPRequestHandler):
                 "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": reason}],
             }
 
-        chunks = [chunk({"role": "assistant", "content": ""})]
+        chunks = [chunk({"role": "assistant", "content": "" if calls is None else None})]
+        chunks += [chunk({style: piece}) for piece in reasoning_pieces]
         chunks += [chunk({"content": piece}, logprobs([piece])) for piece in pieces]
-        if body["model"] == "tool-model":
-            chunks.append(chunk({"tool_calls": [{"index": 0, **tool_calls[0]}]}))
+        for index, call in enumerate(calls or []):
+            function, arguments = call["function"], call["function"]["arguments"]
+            head = {**call, "function": {"name": function["name"], "arguments": ""}}
+            chunks.append(chunk({"tool_calls": [{"index": index, **head}]}))
+            half = len(arguments) // 2
+            for part in (arguments[:half], arguments[half:]):
+                chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]}))
         chunks.append(chunk({}, reason=finish))
         if (body.get("stream_options") or {}).get("include_usage"):
             chunks.append({**base, "choices": [], "usage": usage})
         self._stream(chunks)
+
+    @staticmethod
+    def _tool_calls(body: dict[str, Any], model: str, last: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The tool calls to answer with, or ``None`` for a content answer (module docstring, 2. and 3.)."""
+        if last.get("role") == "tool":
+            return None
+        tools = [t.get("function") or {} for t in body.get("tools") or [] if isinstance(t, dict)]
+        choice = body.get("tool_choice")
+        if not tools:
+            if model == "tool-model" and not body.get("tools"):
+                return [_call(0, "get_weather", json.dumps({"city": "Berlin"}))]
+            return None
+        if choice == "none":
+            return None
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+            chosen = [t for t in tools if t.get("name") == name][:1]
+            if not chosen:
+                raise _BadRequest(
+                    f"tool_choice names function `{name}`, which is not among the tools", "tool_choice"
+                )
+        elif model == "parallel-tool-model" and body.get("parallel_tool_calls") is not False:
+            chosen = tools
+        else:
+            chosen = tools[:1]
+        return [
+            _call(i, str(t.get("name")), _tool_arguments(t.get("parameters"))) for i, t in enumerate(chosen)
+        ]
+
+    @staticmethod
+    def _content(body: dict[str, Any], last_user: str) -> str:
+        """The content answer: structured output (module docstring, 4.) or the echo."""
+        response_format = body.get("response_format")
+        response_format = response_format if isinstance(response_format, dict) else {}
+        kind = response_format.get("type")
+        if kind == "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema")
+            return json.dumps(_instance(schema, schema) if schema is not None else {})
+        if kind == "json_object":
+            return json.dumps({"echo": last_user})
+        return f"echo: {last_user}"
 
 
 def main() -> None:
@@ -348,10 +553,12 @@ def main() -> None:
     parser.add_argument("--token", default=None, help="require this bearer token")
     parser.add_argument("--delay", type=float, default=1.0, help="seconds slow-model sleeps")
     parser.add_argument("--stream-delay", type=float, default=0.0, help="seconds between SSE chunks")
+    parser.add_argument("--reasoning-style", choices=REASONING_STYLES, default="reasoning_content")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args()
     server = OpenAITestServer(args.host, args.port, token=args.token, delay=args.delay)
     server.stream_delay, server.verbose = args.stream_delay, args.verbose
+    server.reasoning_style = args.reasoning_style
     print(f"serving an OpenAI-compatible API at {server.url} (models: {', '.join(MODELS)})", flush=True)
     try:
         server.serve_forever()
