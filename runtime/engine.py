@@ -239,12 +239,18 @@ def _classify(
 ) -> tuple[ErrorKind, str]:
     text = str(error)
     if context.csi_error is not None:
-        return ErrorKind.CSI_ERROR, str(context.csi_error)
+        return ErrorKind.CSI_ERROR, _csi_message(context.csi_error)
     if "interrupt" in text:
         return ErrorKind.TIMEOUT, f"the skill exceeded its time limit of {limits.timeout:g} s"
     if _looks_like_oom(text):
         return ErrorKind.MEMORY_EXHAUSTED, _memory_message(limits)
     return ErrorKind.TRAP, _trap_message(text)
+
+
+def _csi_message(error: BaseException) -> str:
+    """The CSI error's message, then its specifics (e.g. which model was not found) if it has any."""
+    detail = getattr(error, "detail", "")
+    return f"{error} ({detail})" if detail else str(error)
 
 
 def _looks_like_oom(text: str) -> bool:
