@@ -1,6 +1,7 @@
 """Tool backends for the CSI: built-in tools, tools of MCP servers, and a composite of both.
 
-* :class:`NativeTools` -- ``add``, ``subtract`` and ``saboteur`` (always fails), run in-process.
+* :class:`NativeTools` -- ``add``, ``subtract`` and ``saboteur``, run in-process. As in PhariaEngine,
+  ``saboteur`` ignores whatever arguments it gets and fails with ``Out of cheese.``
 * :class:`McpTools` -- tools discovered from MCP servers over streamable HTTP with the official ``mcp``
   client. The client is asyncio-based and our callers are plain (wasmtime host) threads, so each
   ``list_tools``/``invoke_tool`` call runs its own ``asyncio.run``: one short-lived event loop, one HTTP
@@ -9,7 +10,8 @@
   callers never share a loop. The price is an MCP handshake per call (~20 ms on loopback); the tool
   listing is cached per server for ``cache_ttl`` seconds (a failed one for ``failure_ttl``), so routing a
   call costs no extra round trip.
-* :class:`CompositeTools` -- the union of several backends (first wins on a name clash).
+* :class:`CompositeTools` -- the union of several backends (first wins on a name clash), listed
+  sorted by name as PhariaEngine lists a namespace's tools.
 
 Error policy: a tool that fails, an unknown tool, bad arguments or an unreachable MCP server on
 ``invoke_tool`` give a :class:`ToolFailure` (the skill decides what to do). ``list_tools`` raises
@@ -94,6 +96,7 @@ class _NativeTool:
     description: str
     schema: dict[str, Any]
     run: Callable[[dict[str, Any]], Any]
+    checks_arguments: bool = True
 
 
 def _sabotage(arguments: dict[str, Any]) -> Any:
@@ -111,8 +114,9 @@ _NATIVE: dict[str, _NativeTool] = {
     ),
     "saboteur": _NativeTool(
         "A tool that always fails, to test how skills handle tool failures.",
-        {"type": "object", "properties": {}, "additionalProperties": False},
+        {"type": "object", "properties": {}},
         _sabotage,
+        checks_arguments=False,
     ),
 }
 
@@ -132,7 +136,7 @@ class NativeTools:
     def list_tools(self) -> list[Tool]:
         return [
             Tool(name, _NATIVE[name].description, json.dumps(_NATIVE[name].schema).encode())
-            for name in self._enabled
+            for name in sorted(self._enabled)
         ]
 
     def invoke_tool(self, requests: list[InvokeRequest]) -> list[ToolResult]:
@@ -142,10 +146,12 @@ class NativeTools:
         name = request.tool_name
         if name not in self._enabled:
             return not_available(name)
+        tool = _NATIVE[name]
+        if not tool.checks_arguments:
+            return self._run(tool, {})
         arguments = _arguments(request)
         if isinstance(arguments, ToolFailure):
             return arguments
-        tool = _NATIVE[name]
         properties = tool.schema["properties"]
         unexpected = sorted(set(arguments) - set(properties))
         if unexpected:
@@ -158,6 +164,10 @@ class NativeTools:
                 return ToolFailure(
                     f"argument '{argument}' of tool '{name}' must be a number, got {json.dumps(value)}"
                 )
+        return self._run(tool, arguments)
+
+    @staticmethod
+    def _run(tool: _NativeTool, arguments: dict[str, Any]) -> ToolResult:
         try:
             return ToolOutput([str(tool.run(arguments))])
         except _Failed as failure:
@@ -419,7 +429,7 @@ class CompositeTools:
         for backend in self._backends:
             for tool in backend.list_tools():
                 tools.setdefault(tool.name, tool)
-        return list(tools.values())
+        return sorted(tools.values(), key=lambda tool: tool.name)
 
     def invoke_tool(self, requests: list[InvokeRequest]) -> list[ToolResult]:
         if not requests:

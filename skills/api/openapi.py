@@ -19,6 +19,21 @@ CSI_FUNCTIONS = [
     "search", "documents", "document_metadata", "explain", "invoke_tool", "list_tools",
 ]  # fmt: skip
 _RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+_NAMESPACE = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}}
+_LEGACY_SHARED = ["chat", "chunk", "complete", "documents", "document_metadata", "search", "select_language"]
+LEGACY_CSI_VERSIONS = {
+    "0.2": [*_LEGACY_SHARED, "complete_all"],
+    "0.3": [*_LEGACY_SHARED, "explain", "chunk_with_offsets"],
+}
+_TOOL = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "input_schema": {"type": "object", "description": "JSON Schema of the tool's arguments"},
+    },
+    "required": ["name", "description", "input_schema"],
+}
 
 
 def _errors(*codes: int) -> dict:
@@ -51,6 +66,30 @@ def _skill_params() -> list[dict]:
             "description": "Tag (or digest prefix of at least 12 characters) of the version to use",
         },
     ]
+
+
+def _csi_shell(summary: str, json_body: dict) -> dict:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [
+                {
+                    "name": "function",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": CSI_FUNCTIONS},
+                }
+            ],
+            "requestBody": json_body,
+            "responses": {
+                "200": {
+                    "description": "JSON, or server-sent events for the *_stream functions (a failure "
+                    "is an `error` event)"
+                },
+                **_errors(400, 401, 403, 404, 413, 429, 502, 503),
+            },
+        }
+    }
 
 
 def openapi_document(server_url: str) -> dict:
@@ -204,21 +243,85 @@ def openapi_document(server_url: str) -> dict:
                     },
                 }
             },
-            "/csi/v1/{function}": {
-                "post": {
-                    "summary": "The CSI shell: one CSI function over HTTP, as the SDK's DevCsi calls it",
-                    "parameters": [
-                        {
-                            "name": "function",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "enum": CSI_FUNCTIONS},
-                        }
-                    ],
-                    "requestBody": json_body,
+            "/v1/tools/{namespace}": {
+                "get": {
+                    "summary": "The tools (native and MCP) skills of a namespace can call, sorted by name",
+                    "parameters": [_NAMESPACE],
                     "responses": {
-                        "200": {"description": "JSON, or server-sent events for the *_stream functions"},
-                        **_errors(400, 401, 403, 404, 413, 429, 502, 503),
+                        "200": {
+                            "description": "Tool descriptions",
+                            "content": {"application/json": {"schema": {"type": "array", "items": _TOOL}}},
+                        },
+                        **_errors(401, 404, 502),
+                    },
+                }
+            },
+            "/v1/mcp_servers/{namespace}": {
+                "get": {
+                    "summary": "The URLs of the MCP servers configured for a namespace",
+                    "parameters": [_NAMESPACE],
+                    "responses": {
+                        "200": {
+                            "description": "MCP server URLs",
+                            "content": {
+                                "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
+                            },
+                        },
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/csi/v1/{function}": _csi_shell(
+                "The CSI shell (pharia-skill 0.20.0 shapes): one CSI function over HTTP, as the SDK's "
+                "DevCsi calls it",
+                json_body,
+            ),
+            "/csi/v2/{function}": _csi_shell(
+                "The CSI shell with the pharia:skill@0.4 answers: reasoning, tool calls, no logprobs in "
+                "chat stream events",
+                json_body,
+            ),
+            "/csi": {
+                "post": {
+                    "summary": "The legacy CSI shell: the body names version (0.2, 0.3) and function",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["version", "function"],
+                                    "properties": {
+                                        "version": {"type": "string", "enum": list(LEGACY_CSI_VERSIONS)},
+                                        "function": {
+                                            "type": "string",
+                                            "enum": sorted(
+                                                {f for fs in LEGACY_CSI_VERSIONS.values() for f in fs}
+                                            ),
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {"description": "The function's JSON answer"},
+                        "400": {
+                            "description": "Bad input, or a version or function this kernel does not serve",
+                            "content": {"application/json": {"schema": {"type": "string"}}},
+                        },
+                        **{
+                            str(code): {
+                                "description": text,
+                                "content": {"application/json": {"schema": {"type": "string"}}},
+                            }
+                            for code, text in (
+                                (401, "Missing or invalid token"),
+                                (413, "Body too large"),
+                                (502, "A CSI backend failed"),
+                                (503, "The function's backend is not configured"),
+                            )
+                        },
                     },
                 }
             },

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from skills.api import runs, views
+from skills.api import runs, tools, views
 
 urlpatterns = [
     path("v1/skills", views.list_skills, name="api-skills"),
     path("v1/skills/<str:namespace>/<str:name>/run", views.run_skill, name="api-run"),
     path("v1/skills/<str:namespace>/<str:name>/message-stream", views.message_stream, name="api-stream"),
     path("v1/skills/<str:namespace>/<str:name>/metadata", views.skill_metadata, name="api-metadata"),
+    path("v1/tools/<str:namespace>", tools.list_tools, name="api-tools"),
+    path("v1/mcp_servers/<str:namespace>", tools.list_mcp_servers, name="api-mcp-servers"),
     path("api/v1/runs/<uuid:run_id>", views.run_detail, name="api-run-detail"),
     path("api/v1/runs", runs.submit, name="api-run-submit"),
     path("api/v1/runs/<uuid:run_id>/cancel", runs.cancel, name="api-run-cancel"),

@@ -1,10 +1,16 @@
-"""JSON of the CSI shell <-> the runtime's CSI types, in exactly the shapes of the official SDK.
+"""JSON of the CSI shell <-> the runtime's CSI types: the readers every shell version shares.
 
-The shapes are those ``pharia_skill/testing/dev/*.py`` (pharia-skill 0.20.0) serialises and parses:
-request bodies are lists of requests (``completion_stream`` and ``chat_stream`` take one request;
+The shapes are PhariaEngine's (``src/csi_shell/v1.rs``, ``v2.rs``) and hence those the official SDK's
+``pharia_skill/testing/dev/*.py`` serialises and parses, 0.20.0 and the current source alike: request
+bodies are lists of requests (``completion_stream`` and ``chat_stream`` take one request;
 ``invoke_tool`` and ``list_tools`` an object carrying the ``namespace``), answers are lists in request
-order. Every reader checks types and names the offending field (``[0].params.max_tokens: ...``), so
-bad input is a 400 with a clear message rather than a 500.
+order. Chat requests carry the ``pharia:skill@0.4`` additions (messages with tool calls, tools,
+tool choice, response format, reasoning effort); where the current SDK serialises them differently
+from PhariaEngine (a named tool choice as ``{"name": ...}``, a JSON-schema response format without
+its ``json_schema`` wrapper) both spellings are read. Every reader checks types and names the
+offending field (``[0].params.max_tokens: ...``), so bad input is a 400 with a clear message rather
+than a 500. The answers that differ between shell versions are written in ``v1``, ``v2`` and
+``legacy``; the ones they share are at the end of this module.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from skills.services.errors import InvalidInput
 T = TypeVar("T")
 
 _MISSING = object()
-_ROLES = ("user", "assistant", "system", "tool")
+_ROLES = ("user", "assistant", "system", "tool", "developer")
+_TOOL_CHOICES = ("none", "auto", "required")
+_REASONING_EFFORTS = ("minimal", "low", "medium", "high")
 _GRANULARITIES = ("auto", "word", "sentence", "paragraph")
 _FILTER_KINDS = ("with", "without", "with_one_of")
 _CONDITIONS = (
@@ -116,9 +124,10 @@ def number(o: dict[str, Any], key: str, path: str) -> float | None:
     return float(value)
 
 
-def boolean(o: dict[str, Any], key: str, path: str, default: bool) -> bool:
+def boolean(o: dict[str, Any], key: str, path: str, default: bool | None) -> Any:
+    """A boolean; missing is ``default``, and ``null`` too when ``default`` is ``None``."""
     value, where = _field(o, key, path)
-    if value is _MISSING:
+    if value is _MISSING or (value is None and default is None):
         return default
     if not isinstance(value, bool):
         raise BadRequest(where, f"expected a boolean, got {_type_name(value)}")
@@ -178,33 +187,134 @@ def completion_request(value: Any, path: str) -> t.CompletionRequest:
     return t.CompletionRequest(string(o, "model", path), string(o, "prompt", path), params)
 
 
-def _message(value: Any, path: str) -> t.Message:
+def _tool_call(value: Any, path: str) -> t.ToolCall:
+    """``{"id", "name", "arguments"}``; the arguments are the model's JSON text (an object is taken
+    as the JSON it stands for)."""
+    o = obj(value, path)
+    raw = o.get("arguments")
+    arguments = json.dumps(raw) if isinstance(raw, dict) else string(o, "arguments", path)
+    return t.ToolCall(string(o, "id", path), string(o, "name", path), arguments)
+
+
+def message(value: Any, path: str) -> t.Message:
+    """PhariaEngine's one message shape: an ``assistant`` message may lack content (it calls tools
+    instead), a ``tool`` message answers ``tool_call_id`` (PhariaEngine defaults it to ``""``), any
+    other role needs content. ``reasoning_content`` is not read: a reasoning trace is never sent
+    back to the model."""
     o = obj(value, path)
     role = string(o, "role", path).lower()
     if role not in _ROLES:
         raise BadRequest(f"{path}.role", f"expected one of {', '.join(_ROLES)}, got {o['role']!r}")
-    return t.Message(role, string(o, "content", path))
+    if role == "assistant":
+        calls, where = _field(o, "tool_calls", path)
+        tool_calls = None if calls in (_MISSING, None) else each(calls, where, _tool_call)
+        return t.Message(role, string(o, "content", path, None), tool_calls=tool_calls)
+    content = string(o, "content", path)
+    if role == "tool":
+        return t.Message(role, content, tool_call_id=string(o, "tool_call_id", path, None) or "")
+    return t.Message(role, content)
 
 
-def chat_request(value: Any, path: str) -> t.ChatRequest:
+def _function(value: Any, path: str) -> t.Function:
     o = obj(value, path)
-    where = f"{path}.params" if path else "params"
-    p = _params(o.get("params", _MISSING), where)
-    params = t.ChatParams(
+    return t.Function(
+        name=string(o, "name", path),
+        description=string(o, "description", path, None),
+        parameters=o.get("parameters"),  # a JSON Schema, passed on as it is
+        strict=boolean(o, "strict", path, None),
+    )
+
+
+def _tool_choice(o: dict[str, Any], path: str) -> t.ToolChoice | None:
+    value, where = _field(o, "tool_choice", path)
+    if value in (_MISSING, None):
+        return None
+    if isinstance(value, str) and value in _TOOL_CHOICES:
+        return t.ToolChoice(value)  # type: ignore[arg-type]
+    # PhariaEngine's ``{"named": "add"}``; the SDK's DevCsi sends its NamedToolChoice as ``{"name": "add"}``
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("named", "name"):
+        key = next(iter(value))
+        return t.ToolChoice("named", string(value, key, where))
+    raise BadRequest(where, 'expected "none", "auto", "required" or {"named": name}')
+
+
+def _json_schema(value: Any, path: str) -> t.ResponseFormat:
+    o = obj(value, path)
+    return t.ResponseFormat(
+        "json-schema",
+        name=string(o, "name", path),
+        description=string(o, "description", path, None),
+        schema=o.get("schema"),
+        strict=boolean(o, "strict", path, None),
+    )
+
+
+def _response_format(o: dict[str, Any], path: str) -> t.ResponseFormat | None:
+    value, where = _field(o, "response_format", path)
+    if value in (_MISSING, None):
+        return None
+    if value == "text":
+        return t.ResponseFormat("text")
+    if value == "json_object":
+        return t.ResponseFormat("json-object")
+    if isinstance(value, dict) and set(value) == {"json_schema"}:
+        return _json_schema(value["json_schema"], f"{where}.json_schema")
+    if isinstance(value, dict) and "name" in value:  # the SDK's JsonSchema, serialised bare
+        return _json_schema(value, where)
+    raise BadRequest(where, 'expected "text", "json_object" or {"json_schema": {"name": ..., ...}}')
+
+
+def _reasoning_effort(o: dict[str, Any], path: str) -> Any:
+    value = string(o, "reasoning_effort", path, None)
+    if value is not None and value not in _REASONING_EFFORTS:
+        where = f"{path}.reasoning_effort" if path else "reasoning_effort"
+        raise BadRequest(where, f"expected one of {', '.join(_REASONING_EFFORTS)}, got {value!r}")
+    return value
+
+
+def chat_params(p: dict[str, Any], where: str) -> t.ChatParams:
+    tools, tools_path = _field(p, "tools", where)
+    return t.ChatParams(
         max_tokens=integer(p, "max_tokens", where, None, minimum=1),
         temperature=number(p, "temperature", where),
         top_p=number(p, "top_p", where),
         frequency_penalty=number(p, "frequency_penalty", where),
         presence_penalty=number(p, "presence_penalty", where),
         logprobs=_logprobs(p, where),
+        max_completion_tokens=integer(p, "max_completion_tokens", where, None, minimum=1),
+        tools=None if tools in (_MISSING, None) else each(tools, tools_path, _function),
+        tool_choice=_tool_choice(p, where),
+        parallel_tool_calls=boolean(p, "parallel_tool_calls", where, None),
+        response_format=_response_format(p, where),
+        reasoning_effort=_reasoning_effort(p, where),
     )
+
+
+def chat_request(
+    value: Any,
+    path: str,
+    read_params: Callable[[dict[str, Any], str], t.ChatParams] = chat_params,
+    read_message: Callable[[Any, str], t.Message] = message,
+) -> t.ChatRequest:
+    o = obj(value, path)
+    where = f"{path}.params" if path else "params"
+    params = read_params(_params(o.get("params", _MISSING), where), where)
     messages_path = f"{path}.messages" if path else "messages"
     if "messages" not in o:
         raise BadRequest(messages_path, "this field is required")
-    messages = each(o["messages"], messages_path, _message)
+    messages = each(o["messages"], messages_path, read_message)
     if not messages:
         raise BadRequest(messages_path, "at least one message is required")
     return t.ChatRequest(string(o, "model", path), messages, params)
+
+
+def plain_message(value: Any, path: str) -> t.Message:
+    """A message of the 0.2 and 0.3 shells: ``{"role", "content"}``, both strings."""
+    o = obj(value, path)
+    role = string(o, "role", path).lower()
+    if role not in _ROLES:
+        raise BadRequest(f"{path}.role", f"expected one of {', '.join(_ROLES)}, got {o['role']!r}")
+    return t.Message(role, string(o, "content", path))
 
 
 def explanation_request(value: Any, path: str) -> t.ExplanationRequest:
@@ -293,7 +403,7 @@ def invoke_request(value: Any, path: str) -> t.InvokeRequest:
     )
 
 
-# -- answers ----------------------------------------------------------------------------------
+# -- answers every version shares ------------------------------------------------------------
 
 
 def _float(value: float) -> float | None:
@@ -310,7 +420,8 @@ def distributions(values: list[t.Distribution]) -> list[dict[str, Any]]:
 
 
 def finish_reason(value: t.FinishReason) -> str:
-    """The SDK's ``FinishReason`` values: ``stop``, ``length``, ``content_filter``."""
+    """PhariaEngine's (and the SDK's) ``FinishReason`` values: ``stop``, ``length``,
+    ``content_filter``, ``tool_calls``."""
     return t.FinishReason(value).value.replace("-", "_")
 
 
@@ -327,16 +438,8 @@ def completion(value: t.Completion) -> dict[str, Any]:
     }
 
 
-def chat_response(value: t.ChatResponse) -> dict[str, Any]:
-    return {
-        "message": {"role": value.message.role, "content": value.message.content},
-        "finish_reason": finish_reason(value.finish_reason),
-        "logprobs": distributions(value.logprobs),
-        "usage": usage(value.usage),
-    }
-
-
 def completion_event(event: t.CompletionEvent) -> tuple[str, dict[str, Any]]:
+    """``append`` (text, logprobs), ``end`` (finish reason), ``usage``: the same in v1 and v2."""
     if event.kind == "append":
         assert isinstance(event.value, t.CompletionAppend)
         return "append", {"text": event.value.text, "logprobs": distributions(event.value.logprobs)}
@@ -345,18 +448,19 @@ def completion_event(event: t.CompletionEvent) -> tuple[str, dict[str, Any]]:
     return "usage", {"usage": usage(event.value)}  # type: ignore[arg-type]
 
 
-def chat_event(event: t.ChatEvent) -> tuple[str, dict[str, Any]]:
-    if event.kind == "message-begin":
-        return "message_begin", {"role": event.value}
-    if event.kind == "message-append":
-        assert isinstance(event.value, t.MessageAppend)
-        return "message_append", {
-            "content": event.value.content,
-            "logprobs": distributions(event.value.logprobs),
-        }
-    if event.kind == "message-end":
-        return "message_end", {"finish_reason": finish_reason(event.value)}  # type: ignore[arg-type]
-    return "usage", {"usage": usage(event.value)}  # type: ignore[arg-type]
+def tool_calls(calls: list[t.ToolCall] | None) -> list[dict[str, str]] | None:
+    if calls is None:
+        return None
+    return [{"id": call.id, "name": call.name, "arguments": call.arguments} for call in calls]
+
+
+def tool_call_chunks(chunks: list[t.ToolCallChunk]) -> dict[str, Any]:
+    """The data of a ``tool_call`` stream event."""
+    return {
+        "tool_calls": [
+            {"index": c.index, "id": c.id, "name": c.name, "arguments": c.arguments} for c in chunks
+        ]
+    }
 
 
 def text_score(value: t.TextScore) -> dict[str, Any]:
@@ -367,13 +471,13 @@ def chunk(value: t.ChunkWithOffset) -> dict[str, Any]:
     return {"text": value.text, "byte_offset": value.byte_offset, "character_offset": value.character_offset}
 
 
-def _path(value: t.DocumentPath) -> dict[str, str]:
+def path_of(value: t.DocumentPath) -> dict[str, str]:
     return {"namespace": value.namespace, "collection": value.collection, "name": value.name}
 
 
 def search_result(value: t.SearchResult) -> dict[str, Any]:
     return {
-        "document_path": _path(value.document_path),
+        "document_path": path_of(value.document_path),
         "content": value.content,
         "score": value.score,
         "start": {"item": value.start.item, "position": value.start.position},
@@ -390,11 +494,11 @@ def document(value: t.Document) -> dict[str, Any]:
         {"modality": "text", "text": text} if kind == "text" else {"modality": "image"}
         for kind, text in value.contents
     ]
-    return {"path": _path(value.path), "contents": contents, "metadata": metadata(value.metadata)}
+    return {"path": path_of(value.path), "contents": contents, "metadata": metadata(value.metadata)}
 
 
 def tool_result(value: t.ToolResult) -> list[dict[str, str]] | str:
-    """Success: a list of text modalities; failure: the message as a string."""
+    """Success: a list of text modalities; failure: the message as a string (still a 200)."""
     if isinstance(value, t.ToolOutput):
         return [{"type": "text", "text": text} for text in value.texts]
     return value.message
@@ -406,3 +510,8 @@ def tool(value: t.Tool) -> dict[str, Any]:
     except ValueError:
         schema = {}
     return {"name": value.name, "description": value.description, "input_schema": schema}
+
+
+def sorted_tools(tools: list[t.Tool]) -> list[dict[str, Any]]:
+    """PhariaEngine lists a namespace's tools sorted by name."""
+    return [tool(item) for item in sorted(tools, key=lambda item: item.name)]

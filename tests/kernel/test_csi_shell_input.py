@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from runtime.csi.types import MODEL_NOT_FOUND_MESSAGE
 from skills.csi_shell.views import ALL_FUNCTIONS
 from skills.models import Namespace, NamespaceGrant
 from tests.support.openai_server import OpenAITestServer
@@ -71,11 +72,10 @@ BAD = [
     ("complete", [{**COMPLETION, "params": {"logprobs": {"top": 99}}}], 400, "at most 20"),
     ("complete", [{**COMPLETION, "params": {"logprobs": "all"}}], 400, '"no", "sampled" or {"top": n}'),
     ("complete", [{**COMPLETION, "params": {"echo": "yes"}}], 400, "[0].params.echo: expected a boolean"),
-    ("complete", [{**COMPLETION, "model": "no-such-model"}], 400, "no-such-model"),
+    ("complete", [{**COMPLETION, "model": "no-such-model"}], 400, MODEL_NOT_FOUND_MESSAGE),
     ("complete", [COMPLETION] * 101, 400, "at most 100 requests"),
     ("completion_stream", [COMPLETION], 400, "expected an object, got a list"),
     ("completion_stream", {"model": "test-model"}, 400, "prompt: this field is required"),
-    ("completion_stream", {**COMPLETION, "model": "no-such-model"}, 400, "no-such-model"),
     ("chat", [{**CHAT, "messages": []}], 400, "[0].messages: at least one message"),
     ("chat", [{**CHAT, "messages": [{"role": "robot", "content": "x"}]}], 400, "[0].messages[0].role"),
     (
@@ -85,9 +85,8 @@ BAD = [
         "[0].messages[0].content: this field is required",
     ),
     ("chat", [{"model": "test-model"}], 400, "[0].messages: this field is required"),
-    ("chat", [{**CHAT, "model": "no-such-model"}], 400, "no-such-model"),
+    ("chat", [{**CHAT, "model": "no-such-model"}], 400, MODEL_NOT_FOUND_MESSAGE),
     ("chat_stream", {**CHAT, "params": {"top_p": [1]}}, 400, "params.top_p: expected a number"),
-    ("chat_stream", {**CHAT, "model": "no-such-model"}, 400, "no-such-model"),
     ("explain", [{"prompt": "p", "target": "t"}], 400, "[0].model: this field is required"),
     ("explain", [{"prompt": "p", "target": "t", "model": "m", "granularity": "page"}], 400, "granularity"),
     ("chunk", [{"text": "x"}], 400, "[0].params: this field is required"),
@@ -179,18 +178,40 @@ def test_unknown_function_wrong_method_and_credentials(client):
 def test_errors_of_stream_functions_are_json_even_when_the_client_accepts_only_events(client):
     response = client.post(
         "/csi/v1/chat_stream",
-        json.dumps({**CHAT, "model": "no-such-model"}),
+        json.dumps({**CHAT, "params": {"max_tokens": "many"}}),
         content_type="application/json",
         HTTP_ACCEPT="text/event-stream",
     )
-    assert response.status_code == 400 and "no-such-model" in error(response)
+    assert response.status_code == 400 and "params.max_tokens: expected an integer" in error(response)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize(
+    ("function", "body"),
+    [
+        ("completion_stream", {**COMPLETION, "model": "no-such-model"}),
+        ("chat_stream", {**CHAT, "model": "no-such-model"}),
+    ],
+)
+def test_a_stream_of_an_unknown_model_is_a_200_with_phariaengines_error_event(
+    client, version, function, body
+):
+    response = client.post(
+        f"/csi/{version}/{function}",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_ACCEPT="text/event-stream",
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
+    message = json.dumps({"message": MODEL_NOT_FOUND_MESSAGE}, separators=(",", ":"))
+    assert b"".join(response.streaming_content).decode() == f"event: error\ndata: {message}\n\n"
 
 
 def test_model_allow_list_and_rate_limits(client, settings):
     settings.OPENAI_INFERENCE_MODELS = ["test-model", "ratelimited-model"]
     denied = post(client, "complete", [{**COMPLETION, "model": "slow-model"}])
     assert denied.status_code == 400
-    assert "model 'slow-model' is not available on this kernel" in error(denied)
+    assert error(denied) == MODEL_NOT_FOUND_MESSAGE  # the allow-list's detail goes to the log
     limited = post(client, "chat", [{**CHAT, "model": "ratelimited-model"}])
     assert limited.status_code == 429 and limited["Retry-After"] == "1"
     assert post(client, "complete", [COMPLETION]).json()[0]["text"] == "echo: hi"

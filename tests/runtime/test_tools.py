@@ -44,8 +44,9 @@ def mcp(mcp_server):
 # -- native tools -----------------------------------------------------------------------------
 
 
-def test_native_tools_list_only_enabled_ones_with_schemas():
+def test_native_tools_list_only_enabled_ones_with_schemas_sorted_by_name():
     assert set(NATIVE_TOOLS) == {"add", "subtract", "saboteur"}
+    assert [tool.name for tool in NativeTools(NATIVE_TOOLS).list_tools()] == ["add", "saboteur", "subtract"]
     tools = NativeTools(["subtract", "add"]).list_tools()
     assert [tool.name for tool in tools] == ["add", "subtract"]
     schema = json.loads(tools[0].input_schema)
@@ -63,6 +64,15 @@ def test_native_tools_compute():
 
 def test_saboteur_fails():
     assert NativeTools(["saboteur"]).invoke_tool([call("saboteur")]) == [ToolFailure("Out of cheese.")]
+
+
+def test_saboteur_ignores_its_arguments_as_phariaengine_does():
+    requests = [
+        call("saboteur", a=1, b=2),
+        call("saboteur", anything={"nested": [1, "x"]}),
+        InvokeRequest("saboteur", [Argument("raw", b"{not json")]),
+    ]
+    assert NativeTools(["saboteur"]).invoke_tool(requests) == [ToolFailure("Out of cheese.")] * 3
 
 
 @pytest.mark.parametrize(
@@ -288,8 +298,11 @@ def test_composite_of_native_and_mcp_tools(mcp_server):
     mcp = McpTools([McpServerConfig(mcp_server.url)])
     native_first = CompositeTools([NativeTools(["add", "saboteur"]), mcp])
     mcp_first = CompositeTools([mcp, NativeTools(["add", "saboteur"])])
-    names = [tool.name for tool in native_first.list_tools()]
-    assert names[:2] == ["add", "saboteur"] and "multiply" in names and names.count("add") == 1
+    listed = native_first.list_tools()
+    names = [tool.name for tool in listed]
+    assert names == ["add", "echo", "fail", "header", "multiply", "saboteur", "sleep"]  # sorted, add once
+    assert listed[0].description == NativeTools(["add"]).list_tools()[0].description  # the native add
+    assert [tool.name for tool in mcp_first.list_tools()] == names
     requests = [call("add", a=1, b=2), call("multiply", a=2, b=5), call("saboteur"), call("nope")]
     assert native_first.invoke_tool(requests) == [
         ToolOutput(["3"]),
