@@ -137,7 +137,38 @@ def usage(value: t.TokenUsage) -> wc.Record:
     return record(prompt=value.prompt, completion=value.completion)
 
 
+def finish_reason_before_0_4(value: t.FinishReason) -> str:
+    """0.2 and 0.3 have no ``tool-calls`` finish reason: a model that called tools "stopped"."""
+    reason = t.FinishReason(value)
+    return "stop" if reason is t.FinishReason.TOOL_CALLS else reason.value
+
+
+def completion(value: t.Completion, finish_reason: Callable[[t.FinishReason], str]) -> wc.Record:
+    return record(
+        text=value.text,
+        finish_reason=finish_reason(value.finish_reason),
+        logprobs=distributions(value.logprobs),
+        usage=usage(value.usage),
+    )
+
+
+def completion_event(
+    event: t.CompletionEvent | None, finish_reason: Callable[[t.FinishReason], str]
+) -> wc.Variant | None:
+    """completion-event, the same from 0.3.6 to 0.5 but for the finish reasons a world knows."""
+    if event is None:
+        return None
+    if event.kind == "append":
+        append = event.value
+        assert isinstance(append, t.CompletionAppend)
+        return wc.Variant("append", record(text=append.text, logprobs=distributions(append.logprobs)))
+    if event.kind == "end":
+        return wc.Variant("end", finish_reason(event.value))  # type: ignore[arg-type]
+    return wc.Variant("usage", usage(event.value))  # type: ignore[arg-type]
+
+
 def completion_params(value: Any) -> t.CompletionParams:
+    """completion-params of any world; fields an older world lacks take their defaults."""
     return t.CompletionParams(
         max_tokens=get(value, "max_tokens"),
         temperature=value.temperature,

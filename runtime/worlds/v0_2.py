@@ -10,6 +10,7 @@ Completions are text and finish reason only: no logprobs, no usage.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from wasmtime import component as wc
@@ -22,20 +23,11 @@ VERSION = "0.2.10"
 _ROLES = ("user", "assistant", "system")
 
 
-def _finish_reason(value: t.FinishReason) -> str:
-    reason = t.FinishReason(value)
-    return "stop" if reason is t.FinishReason.TOOL_CALLS else reason.value
+_finish_reason = c.finish_reason_before_0_4
 
 
 def _completion_params(value: Any, return_special_tokens: bool = False) -> t.CompletionParams:
-    return t.CompletionParams(
-        max_tokens=get(value, "max_tokens"),
-        temperature=value.temperature,
-        top_k=get(value, "top_k"),
-        top_p=get(value, "top_p"),
-        stop=list(value.stop),
-        return_special_tokens=return_special_tokens,
-    )
+    return replace(c.completion_params(value), return_special_tokens=return_special_tokens)
 
 
 def _completion(value: t.Completion) -> wc.Record:

@@ -24,18 +24,11 @@ VERSION = "0.3.11"
 COMPLETION_STREAM, CHAT_STREAM, STREAM_OUTPUT = 301, 302, 303
 
 
-def finish_reason(value: t.FinishReason) -> str:
-    reason = t.FinishReason(value)
-    return "stop" if reason is t.FinishReason.TOOL_CALLS else reason.value
+finish_reason = c.finish_reason_before_0_4
 
 
 def _completion(value: t.Completion) -> wc.Record:
-    return record(
-        text=value.text,
-        finish_reason=finish_reason(value.finish_reason),
-        logprobs=c.distributions(value.logprobs),
-        usage=c.usage(value.usage),
-    )
+    return c.completion(value, finish_reason)
 
 
 def _chat_request(value: Any) -> t.ChatRequest:
@@ -76,18 +69,6 @@ def _explain(context: RunContext, requests: list[Any]) -> list[list[wc.Record]]:
         [t.ExplanationRequest(r.prompt, r.target, r.model, r.granularity) for r in requests]
     )
     return [[record(start=s.start, length=s.length, score=s.score) for s in per] for per in scores]
-
-
-def _completion_event(event: t.CompletionEvent | None) -> wc.Variant | None:
-    if event is None:
-        return None
-    if event.kind == "append":
-        append = event.value
-        assert isinstance(append, t.CompletionAppend)
-        return wc.Variant("append", record(text=append.text, logprobs=c.distributions(append.logprobs)))
-    if event.kind == "end":
-        return wc.Variant("end", finish_reason(event.value))  # type: ignore[arg-type]
-    return wc.Variant("usage", c.usage(event.value))  # type: ignore[arg-type]
 
 
 def _next_chat_event(context: RunContext, handle: Any) -> wc.Variant | None:
@@ -144,7 +125,7 @@ def add_to_linker(root: Any) -> None:
         )
         instance.add_func(
             "[method]completion-stream.next",
-            c.host(lambda ctx, h: _completion_event(c.next_event(ctx, h))),
+            c.host(lambda ctx, h: c.completion_event(c.next_event(ctx, h), finish_reason)),
         )
         instance.add_func(
             "[constructor]chat-stream",

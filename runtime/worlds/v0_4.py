@@ -140,12 +140,7 @@ def _chat_request(value: Any) -> t.ChatRequest:
 
 
 def _completion(value: t.Completion) -> wc.Record:
-    return record(
-        text=value.text,
-        finish_reason=finish_reason(value.finish_reason),
-        logprobs=c.distributions(value.logprobs),
-        usage=c.usage(value.usage),
-    )
+    return c.completion(value, finish_reason)
 
 
 def _assistant_message(value: t.Message) -> wc.Record:
@@ -176,18 +171,6 @@ def _chat(context: RunContext, requests: list[Any]) -> list[wc.Record]:
         )
         for r in responses
     ]
-
-
-def _completion_event(event: t.CompletionEvent | None) -> wc.Variant | None:
-    if event is None:
-        return None
-    if event.kind == "append":
-        append = event.value
-        assert isinstance(append, t.CompletionAppend)
-        return wc.Variant("append", record(text=append.text, logprobs=c.distributions(append.logprobs)))
-    if event.kind == "end":
-        return wc.Variant("end", finish_reason(event.value))  # type: ignore[arg-type]
-    return wc.Variant("usage", c.usage(event.value))  # type: ignore[arg-type]
 
 
 def _tool_call_chunk(value: t.ToolCallChunk) -> wc.Record:
@@ -247,7 +230,7 @@ def add_to_linker(root: Any, version: str = VERSION, ids: ResourceIds = RESOURCE
         )
         instance.add_func(
             "[method]completion-stream.next",
-            c.host(lambda ctx, h: _completion_event(c.next_event(ctx, h))),
+            c.host(lambda ctx, h: c.completion_event(c.next_event(ctx, h), finish_reason)),
         )
         instance.add_func(
             "[constructor]chat-stream",

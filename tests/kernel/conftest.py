@@ -53,3 +53,15 @@ def kernel(transactional_db, skill_wasm):
 @pytest.fixture
 def alice(kernel) -> Caller:
     return kernel["alice"]
+
+
+@pytest.fixture
+def document_index(monkeypatch):
+    """The DocumentIndex test server, also serving its corpus at ("ns", "collection", "index"),
+    where the test skills look."""
+    from tests.support import document_index_server as di
+
+    monkeypatch.setitem(di.CORPUS, ("ns", "collection"), di.CORPUS[(di.NAMESPACE, di.COLLECTION)])
+    monkeypatch.setitem(di.INDEXES, ("ns", "collection"), {"index"})
+    with di.DocumentIndexTestServer() as server:
+        yield server

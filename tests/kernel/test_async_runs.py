@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from skills.models import Namespace, Run
 from skills.services import cancellation
 from tests.support.openai_server import OpenAITestServer
+from tests.support.sse import events
 
 
 def submit(caller, body, skill="sink", **extra):
@@ -22,16 +22,6 @@ def wait_for(run_id, statuses, timeout=20) -> Run:
         if run.status in statuses or time.monotonic() > deadline:
             return run
         time.sleep(0.05)
-
-
-def events(response) -> list[tuple[str, object]]:
-    text = b"".join(response.streaming_content).decode()
-    return [
-        (lines["event"], json.loads(lines["data"]))
-        for lines in (
-            dict(line.split(": ", 1) for line in block.splitlines()) for block in text.split("\n\n") if block
-        )
-    ]
 
 
 def test_async_run_answers_202_with_id_and_url_then_succeeds(alice):

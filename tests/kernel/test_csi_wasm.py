@@ -10,10 +10,9 @@ import pytest
 
 from skills.models import McpServer, Namespace
 from skills.services import csi as csi_backends
-from tests.support import document_index_server as di
-from tests.support.document_index_server import DocumentIndexTestServer
 from tests.support.mcp_server import McpTestServer
 from tests.support.openai_server import OpenAITestServer
+from tests.support.sse import events
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +24,6 @@ def openai_server():
 @pytest.fixture(scope="module")
 def mcp_server():
     with McpTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def document_index(monkeypatch):
-    # The kitchen sink reads ("ns", "collection", ...): serve that collection too.
-    monkeypatch.setitem(di.CORPUS, ("ns", "collection"), di.CORPUS[(di.NAMESPACE, di.COLLECTION)])
-    monkeypatch.setitem(di.INDEXES, ("ns", "collection"), {"index"})
-    with DocumentIndexTestServer() as server:
         yield server
 
 
@@ -133,16 +123,6 @@ def test_backends_are_shared_per_configuration(kernel, settings, openai_server):
     status, body = sink(kernel["alice"], "complete", text="mapped", model="kernel-name")
     assert (status, body["result"]["text"]) == (200, "echo: mapped")
     assert openai_server.requests[-1]["model"] == "test-model"
-
-
-def events(response) -> list[tuple[str, object]]:
-    text = b"".join(response.streaming_content).decode()
-    return [
-        (lines["event"], json.loads(lines["data"]))
-        for lines in (
-            dict(line.split(": ", 1) for line in block.splitlines()) for block in text.split("\n\n") if block
-        )
-    ]
 
 
 def stream(caller, body):

@@ -11,9 +11,8 @@ import json
 import pytest
 
 from skills.services import registry
-from tests.support import document_index_server as di
-from tests.support.document_index_server import DocumentIndexTestServer
 from tests.support.openai_server import OpenAITestServer
+from tests.support.sse import events
 
 # kernel name -> (world_wasm key, world, WIT version)
 GUESTS = {
@@ -32,15 +31,6 @@ GUESTS = {
 @pytest.fixture(scope="module")
 def openai_server():
     with OpenAITestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def document_index(monkeypatch):
-    # The guests read ("ns", "collection", ...): serve the test corpus there too.
-    monkeypatch.setitem(di.CORPUS, ("ns", "collection"), di.CORPUS[(di.NAMESPACE, di.COLLECTION)])
-    monkeypatch.setitem(di.INDEXES, ("ns", "collection"), {"index"})
-    with DocumentIndexTestServer() as server:
         yield server
 
 
@@ -66,16 +56,6 @@ def result(caller, skill: str, **fields):
     status, body = run(caller, skill, **fields)
     assert status == 200, (skill, fields, body)
     return body["result"] if isinstance(body, dict) and "result" in body else body
-
-
-def events(response) -> list[tuple[str, object]]:
-    text = b"".join(response.streaming_content).decode()
-    return [
-        (lines["event"], json.loads(lines["data"]))
-        for lines in (
-            dict(line.split(": ", 1) for line in block.splitlines()) for block in text.split("\n\n") if block
-        )
-    ]
 
 
 def stream(caller, skill: str, **fields):
