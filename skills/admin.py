@@ -200,6 +200,8 @@ class SkillVersionAdmin(admin.ModelAdmin):
                     user=request.user,
                     tag=None,
                     compile_now=False,
+                    origin=SkillVersion.UPLOAD,
+                    origin_reference=data["component"].name,
                 )
             except KernelError as error:
                 form.add_error("component", error.message)

@@ -46,6 +46,68 @@ class Namespace(models.Model):
         return [name.strip() for name in self.native_tools.split(",") if name.strip()]
 
 
+class NamespaceSource(models.Model):
+    """Where a namespace's skills come from, GitOps-style (PhariaEngine's namespace configuration).
+
+    Either a *namespace file* (TOML like PhariaEngine's ``namespace.toml``: ``skills``,
+    ``mcp-servers``, ``native-tools``) read from a path, an http(s) URL or a Git repository, whose
+    skills are pulled from an OCI registry (``registry`` + ``base_repository``) or from
+    ``directory``; or a *watched directory* whose every ``*.wasm`` is a skill named after its file.
+    The poller syncs enabled sources; ``applied`` is the last state applied in full.
+    """
+
+    NAMESPACE_FILE, DIRECTORY = "namespace-file", "directory"
+    KINDS = [(NAMESPACE_FILE, "Namespace file (+ registry)"), (DIRECTORY, "Watched directory")]
+
+    namespace = models.OneToOneField(Namespace, on_delete=models.CASCADE, related_name="source")
+    kind = models.CharField(max_length=20, choices=KINDS, default=NAMESPACE_FILE)
+    enabled = models.BooleanField(default=True)
+    config_url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The namespace file: a path, file:///path or http(s):// URL (empty with a Git repository)",
+    )
+    config_access_token = models.CharField(
+        max_length=500, blank=True, help_text="Bearer token for an http(s) namespace file"
+    )
+    git_repository = models.CharField(
+        max_length=500, blank=True, help_text="A Git repository holding the namespace file (URL or path)"
+    )
+    git_branch = models.CharField(max_length=200, blank=True, default="main")
+    git_path = models.CharField(
+        max_length=500, blank=True, default="namespace.toml", help_text="The file's path in the repository"
+    )
+    registry = models.CharField(
+        max_length=300, blank=True, help_text="OCI registry host[:port] the file's skills are pulled from"
+    )
+    base_repository = models.CharField(
+        max_length=300, blank=True, help_text="Repository prefix: skills are {base-repository}/{skill}:{tag}"
+    )
+    registry_user = models.CharField(max_length=200, blank=True)
+    registry_password = models.CharField(max_length=500, blank=True, help_text="Password or token")
+    registry_insecure = models.BooleanField(default=False, help_text="Plain HTTP (a registry on loopback)")
+    directory = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A directory of *.wasm: the skills of a watched directory, or a file's local registry",
+    )
+    from_config = models.BooleanField(
+        default=False, help_text="Declared in NAMESPACES_CONFIG: edits here are overwritten by the file"
+    )
+    applied = models.JSONField(default=dict, blank=True, help_text="The last state applied in full")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "namespace source"
+
+    def __str__(self) -> str:
+        return f"{self.namespace.name} ({self.get_kind_display()})"
+
+
 class NamespaceGrant(models.Model):
     """What members of a group may do in a namespace. Superusers may do everything everywhere."""
 
@@ -109,6 +171,13 @@ class Skill(models.Model):
 class SkillVersion(models.Model):
     PENDING, READY, FAILED = "pending", "ready", "failed"
     STATUSES = [(PENDING, "Pending"), (READY, "Ready"), (FAILED, "Failed")]
+    UPLOAD, COMMAND, REGISTRY, DIRECTORY = "upload", "command", "registry", "directory"
+    ORIGINS = [
+        (UPLOAD, "Uploaded in the admin"),
+        (COMMAND, "Registered by a command"),
+        (REGISTRY, "Pulled from an OCI registry"),
+        (DIRECTORY, "Read from a watched directory"),
+    ]
 
     skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="versions")
     digest = models.CharField(max_length=64, help_text="sha256 of the component bytes")
@@ -127,6 +196,13 @@ class SkillVersion(models.Model):
     )
     artifact_size = models.PositiveBigIntegerField(null=True, blank=True)
     compile_seconds = models.FloatField(null=True, blank=True)
+    origin = models.CharField(max_length=20, choices=ORIGINS, default=COMMAND)
+    origin_reference = models.CharField(
+        max_length=500, blank=True, help_text="Where it came from: registry reference or file path"
+    )
+    origin_digest = models.CharField(
+        max_length=100, blank=True, help_text="The registry's manifest digest (sha256:...) when pulled"
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

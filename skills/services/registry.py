@@ -32,11 +32,15 @@ def register_version(
     user=None,
     tag: str | None = DEFAULT_TAG,
     compile_now: bool = True,
+    origin: str = SkillVersion.COMMAND,
+    origin_reference: str = "",
+    origin_digest: str = "",
 ) -> Registration:
     """Store a component as a pending version of ``namespace/skill``; the same bytes twice is a no-op.
 
     With ``compile_now`` the version is compiled before returning (management command, tests);
     otherwise the caller dispatches :func:`compile_version` in the background (admin upload).
+    ``origin*`` record where the bytes came from (kept from the first registration of them).
     """
     if not wasm:
         raise InvalidInput("the component file is empty")
@@ -54,7 +58,14 @@ def register_version(
             try:
                 with transaction.atomic():
                     version = SkillVersion.objects.create(
-                        skill=skill, digest=sha, size=len(wasm), component=path, created_by=user
+                        skill=skill,
+                        digest=sha,
+                        size=len(wasm),
+                        component=path,
+                        created_by=user,
+                        origin=origin,
+                        origin_reference=origin_reference,
+                        origin_digest=origin_digest,
                     )
             except IntegrityError:  # registered concurrently with the same bytes
                 version = SkillVersion.objects.get(skill=skill, digest=sha)

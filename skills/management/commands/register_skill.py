@@ -20,7 +20,9 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
         try:
-            result = registry.register_version(namespace, name, path.read_bytes(), tag=tag)
+            result = registry.register_version(
+                namespace, name, path.read_bytes(), tag=tag, origin_reference=str(path.resolve())
+            )
         except KernelError as error:
             raise CommandError(error.message) from None
         version = result.version
