@@ -132,11 +132,12 @@ class SkillVersionAdmin(admin.ModelAdmin):
         "status_badge",
         "world",
         "wit_version",
+        "origin",
         "size_mb",
         "created_by",
         "created_at",
     ]
-    list_filter = ["status", "world", "skill__namespace"]
+    list_filter = ["status", "world", "wit_version", "origin", "skill__namespace"]
     search_fields = ["digest", "skill__name"]
     exclude = ["input_schema", "output_schema"]  # shown as tables (input_fields, output_fields)
     readonly_fields = [
@@ -155,6 +156,9 @@ class SkillVersionAdmin(admin.ModelAdmin):
         "artifact_key",
         "artifact_size",
         "compile_seconds",
+        "origin",
+        "origin_reference",
+        "origin_digest",
         "created_by",
         "created_at",
     ]
