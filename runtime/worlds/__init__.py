@@ -54,7 +54,6 @@ class WorldVersion:
     features: tuple[str, ...]  # what a skill of this version can do, for people (README, catalogue)
     stream_output: int | None  # host resource type id of its ``stream-output``
     add_to_linker: Callable[[Any], None]
-    sdk: str  # which toolchain builds it
 
     @property
     def label(self) -> str:
@@ -90,7 +89,6 @@ WORLD_VERSIONS: tuple[WorldVersion, ...] = (
         _CORE,
         None,
         v0_2.add_to_linker,
-        "pharia-skill before 0.10, or componentize-py against the 0.2 WIT",
     ),
     WorldVersion(
         3,
@@ -100,7 +98,6 @@ WORLD_VERSIONS: tuple[WorldVersion, ...] = (
         _V0_3_FEATURES,
         v0_3.STREAM_OUTPUT,
         v0_3.add_to_linker,
-        "pharia-skill 0.10 to 0.20",
     ),
     WorldVersion(
         4,
@@ -110,7 +107,6 @@ WORLD_VERSIONS: tuple[WorldVersion, ...] = (
         _V0_4_FEATURES,
         v0_4.RESOURCES.stream_output,
         v0_4.add_to_linker,
-        "the pharia-skill SDK's current source (after 0.20)",
     ),
     WorldVersion(
         5,
@@ -120,7 +116,6 @@ WORLD_VERSIONS: tuple[WorldVersion, ...] = (
         _V0_4_FEATURES,
         v0_5.RESOURCES.stream_output,
         v0_5.add_to_linker,
-        "componentize-py --all-features against the 0.5 WIT (unstable, feature alpha)",
     ),
 )
 _BY_MINOR = {world.minor: world for world in WORLD_VERSIONS}

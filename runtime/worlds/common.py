@@ -152,6 +152,31 @@ def completion(value: t.Completion, finish_reason: Callable[[t.FinishReason], st
     )
 
 
+def complete(
+    context: RunContext, requests: list[Any], finish_reason: Callable[[t.FinishReason], str]
+) -> list[wc.Record]:
+    """``complete``, batched from 0.3 on: the worlds differ only in the finish reasons they know."""
+    completions = context.csi.complete([completion_request(r) for r in requests])
+    return [completion(value, finish_reason) for value in completions]
+
+
+def chat_responses(
+    responses: list[t.ChatResponse],
+    message: Callable[[t.Message], wc.Record],
+    finish_reason: Callable[[t.FinishReason], str],
+) -> list[wc.Record]:
+    """chat-response records from 0.3 on; ``message`` writes the world's own message record."""
+    return [
+        record(
+            message=message(r.message),
+            finish_reason=finish_reason(r.finish_reason),
+            logprobs=distributions(r.logprobs),
+            usage=usage(r.usage),
+        )
+        for r in responses
+    ]
+
+
 def completion_event(
     event: t.CompletionEvent | None, finish_reason: Callable[[t.FinishReason], str]
 ) -> wc.Variant | None:

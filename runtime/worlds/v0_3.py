@@ -27,10 +27,6 @@ COMPLETION_STREAM, CHAT_STREAM, STREAM_OUTPUT = 301, 302, 303
 finish_reason = c.finish_reason_before_0_4
 
 
-def _completion(value: t.Completion) -> wc.Record:
-    return c.completion(value, finish_reason)
-
-
 def _chat_request(value: Any) -> t.ChatRequest:
     params = value.params
     return t.ChatRequest(
@@ -48,20 +44,16 @@ def _chat_request(value: Any) -> t.ChatRequest:
 
 
 def _complete(context: RunContext, requests: list[Any]) -> list[wc.Record]:
-    return [_completion(r) for r in context.csi.complete([c.completion_request(r) for r in requests])]
+    return c.complete(context, requests, finish_reason)
+
+
+def _message(value: t.Message) -> wc.Record:
+    """0.3 messages are ``{role, content}``: a content-less answer (tool calls only) reads ``""``."""
+    return record(role=value.role or "assistant", content=value.content or "")
 
 
 def _chat(context: RunContext, requests: list[Any]) -> list[wc.Record]:
-    responses = context.csi.chat([_chat_request(r) for r in requests])
-    return [
-        record(
-            message=record(role=r.message.role or "assistant", content=r.message.content or ""),
-            finish_reason=finish_reason(r.finish_reason),
-            logprobs=c.distributions(r.logprobs),
-            usage=c.usage(r.usage),
-        )
-        for r in responses
-    ]
+    return c.chat_responses(context.csi.chat([_chat_request(r) for r in requests]), _message, finish_reason)
 
 
 def _explain(context: RunContext, requests: list[Any]) -> list[list[wc.Record]]:

@@ -139,10 +139,6 @@ def _chat_request(value: Any) -> t.ChatRequest:
 # -- host -> guest ---------------------------------------------------------------------------------
 
 
-def _completion(value: t.Completion) -> wc.Record:
-    return c.completion(value, finish_reason)
-
-
 def _assistant_message(value: t.Message) -> wc.Record:
     calls = value.tool_calls
     return record(
@@ -157,20 +153,13 @@ def _assistant_message(value: t.Message) -> wc.Record:
 
 
 def _complete(context: RunContext, requests: list[Any]) -> list[wc.Record]:
-    return [_completion(r) for r in context.csi.complete([c.completion_request(r) for r in requests])]
+    return c.complete(context, requests, finish_reason)
 
 
 def _chat(context: RunContext, requests: list[Any]) -> list[wc.Record]:
-    responses = context.csi.chat([_chat_request(r) for r in requests])
-    return [
-        record(
-            message=_assistant_message(r.message),
-            finish_reason=finish_reason(r.finish_reason),
-            logprobs=c.distributions(r.logprobs),
-            usage=c.usage(r.usage),
-        )
-        for r in responses
-    ]
+    return c.chat_responses(
+        context.csi.chat([_chat_request(r) for r in requests]), _assistant_message, finish_reason
+    )
 
 
 def _tool_call_chunk(value: t.ToolCallChunk) -> wc.Record:
