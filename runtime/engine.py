@@ -5,15 +5,24 @@ linker of every world version (``runtime.worlds``) and an epoch ticker thread. C
 compiled once at registration (:meth:`Runtime.compile`) and later loaded from their serialized artifact
 (:meth:`Runtime.load`, ~0.1 s instead of ~10 s). Every call gets a fresh Store with the run's
 time and memory limits, so runs never share state.
+
+Fast tier: ``compile(wasm, fast=True)`` uses wasmtime's Winch baseline compiler (~4x faster to
+compile an SDK component, ~1.35x slower to run CPU-bound code), so a new skill serves within
+seconds while the caller compiles the Cranelift artifact later and swaps it in. Winch code needs
+its own engine and linker; they are created on first fast use. Artifacts only deserialize on the
+engine that made them, so each engine has its own artifact key (``Runtime.artifact_key`` for
+Cranelift, ``Runtime.fast_artifact_key`` for Winch) and ``load`` picks the engine by key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import platform
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -28,6 +37,12 @@ from runtime.worlds import STREAM_WORLD, WorldVersion
 from runtime.worlds.common import get
 
 TICK_SECONDS = 0.01
+# wasmtime_strategy_t (wasmtime/config.h); the Python Config.strategy setter does not know Winch.
+_STRATEGY_WINCH = 2
+# Winch has backends for these hosts only; elsewhere fast compiles fall back to Cranelift.
+_WINCH_MACHINES = frozenset({"x86_64", "amd64", "aarch64", "arm64"})
+
+log = logging.getLogger(__name__)
 
 
 class InvalidComponent(ValueError):
@@ -48,6 +63,20 @@ class CompiledSkill:
     export: str  # the exported interface, e.g. pharia:skill/skill-handler@0.3.11
     artifact: bytes  # serialized machine code, loadable by an engine with the same key
     compile_seconds: float
+    artifact_key: str  # key of the engine that made ``artifact``; pass it to Runtime.load
+
+
+class _Engine:
+    """One wasmtime engine (one compiler strategy) and the host linker built for it."""
+
+    def __init__(self, key: str, config: wasmtime.Config, *, fast: bool) -> None:
+        self.key = key
+        self.fast = fast
+        self.engine = wasmtime.Engine(config)
+        self.linker = worlds.build_linker(self.engine)
+
+    def __repr__(self) -> str:
+        return f"<engine {self.key}>"
 
 
 @dataclass
@@ -58,6 +87,8 @@ class LoadedSkill:
     export: str
     size: int  # artifact bytes, for cache accounting
     version: WorldVersion
+    fast: bool = False  # runs Winch (baseline) code; swap in the Cranelift artifact when it is ready
+    tier: _Engine | None = field(default=None, repr=False, compare=False)  # None: Cranelift
 
     @property
     def is_stream(self) -> bool:
@@ -67,9 +98,15 @@ class LoadedSkill:
 @dataclass(frozen=True)
 class EngineSettings:
     opt_level: str = "speed"  # Cranelift: none, speed, speed_and_size
+    fast_tier: bool = True  # False: compile(fast=True) compiles with Cranelift (no Winch engine)
 
     def key(self) -> str:
+        """The Cranelift engine's part of the artifact key (unchanged since before the fast tier)."""
         return f"opt={self.opt_level}"
+
+    def fast_key(self) -> str:
+        """The Winch engine's part; Winch has no optimisation levels."""
+        return "winch"
 
 
 def wasmtime_version() -> str:
@@ -84,8 +121,12 @@ class Runtime:
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.cranelift_opt_level = self.settings.opt_level
-        self.engine = wasmtime.Engine(config)
-        self.linker = worlds.build_linker(self.engine)
+        self._cranelift = _Engine(self.artifact_key, config, fast=False)
+        self.engine = self._cranelift.engine
+        self.linker = self._cranelift.linker
+        self._winch: _Engine | None = None
+        self._winch_lock = threading.Lock()
+        self._engines: tuple[_Engine, ...] = (self._cranelift,)  # what the ticker ticks
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
 
@@ -93,6 +134,48 @@ class Runtime:
     def artifact_key(self) -> str:
         """Serialized artifacts are only valid for the same wasmtime version and engine settings."""
         return f"wasmtime-{wasmtime_version()}-{self.settings.key()}"
+
+    @property
+    def fast_artifact_key(self) -> str:
+        """The key of artifacts compiled by the fast (Winch) tier."""
+        return f"wasmtime-{wasmtime_version()}-{self.settings.fast_key()}"
+
+    def is_fast_key(self, key: str) -> bool:
+        """Whether ``key`` names Winch artifacts (to be replaced by a Cranelift compile)."""
+        return key == self.fast_artifact_key
+
+    @property
+    def fast_tier_available(self) -> bool:
+        """Whether ``compile(fast=True)`` can use Winch on this host with these settings."""
+        return self.settings.fast_tier and platform.machine().lower() in _WINCH_MACHINES
+
+    def _fast_engine(self) -> _Engine:
+        """The Winch engine, created on first use.
+
+        Its config must only enable features Winch supports: wasmtime *aborts the process* (a
+        panic in ``wasm_engine_new_with_config``) on e.g. ``wasm_gc`` or
+        ``wasm_function_references``, so this config is the default plus epoch interruption.
+        """
+        if self._winch is not None:
+            return self._winch
+        with self._winch_lock:
+            if self._winch is None:
+                config = wasmtime.Config()
+                config.epoch_interruption = True
+                wasmtime._ffi.wasmtime_config_strategy_set(config.ptr(), _STRATEGY_WINCH)
+                self._winch = _Engine(self.fast_artifact_key, config, fast=True)
+                self._engines = (*self._engines, self._winch)
+            return self._winch
+
+    def _engine_for(self, artifact_key: str | None) -> _Engine:
+        if artifact_key is None or artifact_key == self.artifact_key:
+            return self._cranelift
+        if self.is_fast_key(artifact_key):
+            return self._fast_engine()
+        raise ValueError(
+            f"artifact key {artifact_key!r} is neither {self.artifact_key!r} nor "
+            f"{self.fast_artifact_key!r}; recompile the component for this kernel"
+        )
 
     def _ensure_ticker(self) -> None:
         # Started lazily so a forked worker process gets its own thread.
@@ -106,22 +189,39 @@ class Runtime:
     def _tick(self) -> None:
         while True:
             time.sleep(TICK_SECONDS)
-            self.engine.increment_epoch()
+            for engine in self._engines:  # a tuple, replaced (not mutated) when Winch is added
+                engine.engine.increment_epoch()
 
     # -- compile and load --------------------------------------------------------------------
 
-    def inspect(self, component: wc.Component) -> tuple[str, str, str, WorldVersion]:
+    def inspect(
+        self, component: wc.Component, engine: wasmtime.Engine | None = None
+    ) -> tuple[str, str, str, WorldVersion]:
         """Return (world, wit_version, export name, world version), or raise InvalidComponent."""
         try:
-            return worlds.resolve(list(component.type.exports(self.engine)))
+            return worlds.resolve(list(component.type.exports(engine or self.engine)))
         except worlds.UnsupportedWorld as error:
             raise InvalidComponent(str(error)) from None
 
-    def compile(self, wasm: bytes) -> CompiledSkill:
-        """Validate and compile a component once; raises InvalidComponent with a clear reason."""
+    def compile(self, wasm: bytes, *, fast: bool = False) -> CompiledSkill:
+        """Validate and compile a component once; raises InvalidComponent with a clear reason.
+
+        ``fast=True`` compiles with Winch. If Winch cannot compile the component (e.g. a feature
+        it lacks), Cranelift compiles it instead and ``artifact_key`` says so; whether a component
+        is invalid is always Cranelift's verdict, so both tiers accept and reject the same bytes.
+        """
         if wasm[:4] != b"\0asm":
             raise InvalidComponent("the file is not WebAssembly (it does not start with \\0asm)")
         started = time.perf_counter()
+        if fast and self.fast_tier_available:
+            engine = self._fast_engine()
+            try:
+                component = self._compile_winch(engine, wasm)
+            except wasmtime.WasmtimeError as error:
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                log.info("Winch could not compile the component (%s); compiling with Cranelift", reason)
+            else:
+                return self._compiled(component, engine, started)
         try:
             component = wc.Component(self.engine, wasm)
         except wasmtime.WasmtimeError as error:
@@ -129,24 +229,46 @@ class Runtime:
             if "component" in reason.lower() or "module" in reason.lower():
                 raise InvalidComponent(f"the file is not a WebAssembly component: {reason}") from None
             raise InvalidComponent(f"the component does not compile: {reason}") from None
-        world, version, export, _ = self.inspect(component)
-        artifact = bytes(component.serialize())
-        return CompiledSkill(world, version, export, artifact, time.perf_counter() - started)
+        return self._compiled(component, self._cranelift, started)
 
-    def load(self, artifact: bytes) -> LoadedSkill:
-        component = wc.Component.deserialize(self.engine, artifact)
-        world, version, export, world_version = self.inspect(component)
-        return LoadedSkill(component, world, version, export, len(artifact), world_version)
+    @staticmethod
+    def _compile_winch(engine: _Engine, wasm: bytes) -> wc.Component:
+        return wc.Component(engine.engine, wasm)
+
+    def _compiled(self, component: wc.Component, engine: _Engine, started: float) -> CompiledSkill:
+        world, version, export, _ = self.inspect(component, engine.engine)
+        artifact = bytes(component.serialize())
+        seconds = time.perf_counter() - started
+        return CompiledSkill(world, version, export, artifact, seconds, artifact_key=engine.key)
+
+    def load(self, artifact: bytes, artifact_key: str | None = None) -> LoadedSkill:
+        """Deserialize an artifact on the engine of ``artifact_key`` (None: the Cranelift engine).
+
+        Raises ValueError for a key of no engine of this runtime, and ``wasmtime.WasmtimeError``
+        if the artifact was not made by that engine (e.g. a Winch artifact with the Cranelift key).
+        """
+        engine = self._engine_for(artifact_key)
+        try:
+            component = wc.Component.deserialize(engine.engine, artifact)
+        except wasmtime.WasmtimeError as error:
+            raise wasmtime.WasmtimeError(
+                f"the artifact cannot be loaded as {engine.key}: {str(error).strip()}"
+            ) from None
+        world, version, export, world_version = self.inspect(component, engine.engine)
+        return LoadedSkill(
+            component, world, version, export, len(artifact), world_version, fast=engine.fast, tier=engine
+        )
 
     # -- call --------------------------------------------------------------------------------
 
     def _instantiate(self, skill: LoadedSkill, limits: Limits) -> tuple[wasmtime.Store, Any]:
         self._ensure_ticker()
-        store = wasmtime.Store(self.engine)
+        engine = skill.tier or self._cranelift
+        store = wasmtime.Store(engine.engine)
         store.set_wasi(wasmtime.WasiConfig())  # no preopened dirs, no env, no network
         store.set_limits(memory_size=limits.memory_bytes)
         store.set_epoch_deadline(max(1, int(limits.timeout / TICK_SECONDS)))
-        instance = self.linker.instantiate(store, skill.component)
+        instance = engine.linker.instantiate(store, skill.component)
         return store, instance
 
     def _func(self, skill: LoadedSkill, store: wasmtime.Store, instance: Any, name: str) -> Any:
