@@ -29,3 +29,19 @@ def reap_lost_runs() -> dict[str, int]:
     from skills.services import cancellation
 
     return cancellation.reap_lost_runs()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def optimise_version(version_id: int) -> None:
+    """Swap a version deployed on its baseline artifact to the optimised one (compiled once)."""
+    from skills.services import registry
+
+    registry.optimise_version(version_id)
+
+
+@shared_task(ignore_result=True)
+def sync_namespaces() -> None:
+    """For celery beat every NAMESPACE_UPDATE_INTERVAL: sync every namespace source once."""
+    from skills.sources import poller
+
+    poller.sync_all()

@@ -56,8 +56,10 @@ def load(version: SkillVersion) -> LoadedSkill:
     """The loaded component of a ready version, from the cache or the artifact storage."""
 
     def read() -> LoadedSkill:
+        # Only the tier matters: Cranelift artifacts of another opt level load all the same.
+        tier_key = version.artifact_key if runtime().is_fast_key(version.artifact_key) else None
         with default_storage.open(version.artifact, "rb") as handle:
-            return runtime().load(handle.read())
+            return runtime().load(handle.read(), tier_key)
 
     return component_cache().get(version.artifact, read)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 
 from runtime import InvalidComponent, digest
 from skills.models import Namespace, Skill, SkillVersion, Tag
@@ -80,24 +82,25 @@ def register_version(
     return Registration(version=version, created=existing is None)
 
 
-def compile_version(version_id: int, tag_when_ready: str | None = None) -> SkillVersion:
-    """Compile a pending version once, extract its metadata and store the artifact. Safe to rerun."""
+def compile_version(
+    version_id: int, tag_when_ready: str | None = None, *, fast: bool = False
+) -> SkillVersion:
+    """Compile a pending version once, extract its metadata and store the artifact. Safe to rerun.
+
+    With ``fast`` (deployments that should serve within seconds) the version is compiled by the
+    baseline compiler (Winch, ~4x faster to compile, somewhat slower to run) unless an optimised
+    artifact of the same bytes exists, and :func:`optimise_version` is scheduled to swap in the
+    Cranelift artifact once it is built. Artifacts are content-addressed, so the same bytes are
+    compiled once per engine however many skills or namespaces register them."""
     version = SkillVersion.objects.select_related("skill").get(pk=version_id)
     if version.status != SkillVersion.PENDING:
         return version
     runtime = execution.runtime()
-    artifact_path = f"artifacts/{version.digest}/{runtime.artifact_key}.cwasm"
-    compile_seconds = 0.0
+    optimised_path = _artifact_path(version.digest, runtime.artifact_key)
+    fast = fast and not default_storage.exists(optimised_path)
     try:
-        if default_storage.exists(artifact_path):  # the same bytes compiled before, by any skill
-            with default_storage.open(artifact_path, "rb") as handle:
-                artifact = handle.read()
-        else:
-            with default_storage.open(version.component, "rb") as handle:
-                compiled = runtime.compile(handle.read())
-            artifact, compile_seconds = compiled.artifact, compiled.compile_seconds
-            artifact_path = default_storage.save(artifact_path, ContentFile(artifact))
-        loaded = execution.component_cache().get(artifact_path, lambda: runtime.load(artifact))
+        artifact, artifact_path, key, compile_seconds = _compiled(version, fast=fast)
+        loaded = execution.component_cache().get(artifact_path, lambda: runtime.load(artifact, key))
         metadata = runtime.metadata(loaded)
     except InvalidComponent as error:
         return _fail(version, str(error))
@@ -112,7 +115,7 @@ def compile_version(version_id: int, tag_when_ready: str | None = None) -> Skill
         input_schema=metadata.input_schema,
         output_schema=metadata.output_schema,
         artifact=artifact_path,
-        artifact_key=runtime.artifact_key,
+        artifact_key=key,
         artifact_size=len(artifact),
         compile_seconds=compile_seconds,
         failure_reason="",
@@ -120,7 +123,81 @@ def compile_version(version_id: int, tag_when_ready: str | None = None) -> Skill
     version.refresh_from_db()
     if tag_when_ready and version.status == SkillVersion.READY:
         move_tag(version.skill, tag_when_ready, version)
+    if runtime.is_fast_key(version.artifact_key):
+        _schedule_optimise(version.pk)
     return version
+
+
+def optimise_version(version_id: int) -> SkillVersion:
+    """Swap a version served from its baseline (Winch) artifact to the optimised Cranelift one.
+
+    Runs serving meanwhile keep their loaded component; the next runs load the new artifact (the
+    component cache is keyed by artifact path). Safe to rerun and to run concurrently."""
+    version = SkillVersion.objects.select_related("skill").get(pk=version_id)
+    runtime = execution.runtime()
+    if version.status != SkillVersion.READY or not runtime.is_fast_key(version.artifact_key):
+        return version
+    try:
+        artifact, artifact_path, key, compile_seconds = _compiled(version, fast=False)
+        execution.component_cache().get(artifact_path, lambda: runtime.load(artifact, key))
+    except Exception:  # noqa: BLE001 - the baseline artifact keeps serving
+        log.exception("optimising %s failed; it keeps its baseline artifact", version)
+        return version
+    SkillVersion.objects.filter(pk=version.pk, artifact=version.artifact).update(
+        artifact=artifact_path,
+        artifact_key=key,
+        artifact_size=len(artifact),
+        compile_seconds=compile_seconds or version.compile_seconds,
+    )
+    version.refresh_from_db()
+    log.info("%s now runs optimised code (compiled in %.1f s)", version, compile_seconds)
+    return version
+
+
+def _artifact_path(sha: str, key: str) -> str:
+    return f"artifacts/{sha}/{key}.cwasm"
+
+
+def _compiled(version: SkillVersion, *, fast: bool) -> tuple[bytes, str, str, float]:
+    """(artifact, storage path, artifact key, compile seconds), from storage when the same bytes
+    were compiled before by this engine (then 0 seconds), else compiled now."""
+    runtime = execution.runtime()
+    key = runtime.fast_artifact_key if fast else runtime.artifact_key
+    path = _artifact_path(version.digest, key)
+    if default_storage.exists(path):
+        with default_storage.open(path, "rb") as handle:
+            return handle.read(), path, key, 0.0
+    with default_storage.open(version.component, "rb") as handle:
+        compiled = runtime.compile(handle.read(), fast=fast)
+    path = _artifact_path(version.digest, compiled.artifact_key)  # Winch may fall back to Cranelift
+    if not default_storage.exists(path):
+        path = default_storage.save(path, ContentFile(compiled.artifact))
+    return compiled.artifact, path, compiled.artifact_key, compiled.compile_seconds
+
+
+def _schedule_optimise(version_id: int) -> None:
+    """Build the optimised artifact in the background: a Celery task in distributed mode, else
+    the process's one optimiser thread (one compile at a time, so serving keeps a core)."""
+    from skills.services import dispatch
+
+    if dispatch.is_distributed():
+        from skills.tasks import optimise_version as task
+
+        task.delay(version_id)
+    else:
+        _optimiser().submit(_optimise_in_thread, version_id)
+
+
+@functools.cache
+def _optimiser() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="artifact-optimiser")
+
+
+def _optimise_in_thread(version_id: int) -> None:
+    try:
+        optimise_version(version_id)
+    finally:
+        close_old_connections()
 
 
 def _fail(version: SkillVersion, reason: str) -> SkillVersion:
