@@ -28,3 +28,15 @@ def envfloat(name: str, default: float) -> float:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envduration(name: str, default: str) -> float:
+    """Seconds from ``10s``, ``500ms``, ``2m``, ``1h`` or a bare number of seconds."""
+    value = (os.environ.get(name) or default).strip().lower()
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if value.endswith(suffix) and value[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(value[: -len(suffix)]) * factor
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a duration like 10s, 500ms or 2m") from None

@@ -180,5 +180,6 @@ LOGGING = {
 # -- Areas with settings of their own (each file documents its variables) -----------------------
 from kernel_site.settings_csi import *  # noqa: E402,F403
 from kernel_site.settings_distributed import *  # noqa: E402,F403
+from kernel_site.settings_sources import *  # noqa: E402,F403
 from kernel_site.settings_telemetry import *  # noqa: E402,F403
 from kernel_site.settings_ui import *  # noqa: E402,F403

@@ -405,4 +405,5 @@ class RunAdmin(admin.ModelAdmin):
         return False
 
 
-from skills import admin_csi  # noqa: E402,F401 - MCP servers and the native tools check
+# Imported last: they extend NamespaceAdmin (MCP servers, native tools) and add namespace sources.
+from skills import admin_csi, admin_sources  # noqa: E402,F401

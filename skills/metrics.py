@@ -84,6 +84,7 @@ class KernelCollector:
     def collect(self) -> Iterator[Metric]:
         yield from self._cache()
         yield from self._database()
+        yield from self._sources()
 
     def describe(self) -> list[Metric]:
         return []  # read at scrape time only (the database may not be ready at registration)
@@ -147,6 +148,47 @@ class KernelCollector:
             "Compile time of skill versions (Cranelift), from the registry",
             buckets=buckets,
             sum_value=total,
+        )
+
+    def _sources(self) -> Iterator[Metric]:
+        """Each namespace source's health: failing sources keep serving their last good state."""
+        from django.db import DatabaseError
+
+        from skills.models import NamespaceSource
+        from skills.sources import poller
+
+        try:
+            sources = list(
+                NamespaceSource.objects.filter(enabled=True).values_list(
+                    "namespace__name", "last_error", "consecutive_failures", "last_success_at"
+                )
+            )
+        except DatabaseError:
+            return
+        up = GaugeMetricFamily(
+            "skill_kernel_namespace_source_up",
+            "1 when the namespace source's last sync applied without error, else 0",
+            labels=["namespace"],
+        )
+        failures = GaugeMetricFamily(
+            "skill_kernel_namespace_source_consecutive_failures",
+            "Syncs of the namespace source that failed in a row",
+            labels=["namespace"],
+        )
+        success = GaugeMetricFamily(
+            "skill_kernel_namespace_source_last_success_timestamp_seconds",
+            "When the namespace source last applied (Unix time; 0 if never)",
+            labels=["namespace"],
+        )
+        for name, error, failed, last_success in sources:
+            up.add_metric([name], 0 if error else 1)
+            failures.add_metric([name], failed)
+            success.add_metric([name], last_success.timestamp() if last_success else 0)
+        yield from (up, failures, success)
+        yield GaugeMetricFamily(
+            "skill_kernel_namespaces_config_error",
+            "1 when NAMESPACES_CONFIG failed to apply in this process's last poll",
+            1 if poller.config_error() else 0,
         )
 
 

@@ -100,6 +100,9 @@ class NamespaceSource(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    syncing_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A sync holds this lease, so one runs at a time"
+    )
 
     class Meta:
         verbose_name = "namespace source"

@@ -23,6 +23,13 @@ def warm_web_process() -> None:
         _attempt("the broker and the run channel", dispatch.warm_up)
     else:
         _attempt("the runtime", execution.warm_up)
+        _attempt("the namespace poller", _start_namespace_poller)
+
+
+def _start_namespace_poller() -> None:
+    from skills.sources import poller  # the sources sit above the services: import on use
+
+    poller.start()
 
 
 def warm_worker_process() -> None:
