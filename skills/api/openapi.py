@@ -25,6 +25,15 @@ LEGACY_CSI_VERSIONS = {
     "0.2": [*_LEGACY_SHARED, "complete_all"],
     "0.3": [*_LEGACY_SHARED, "explain", "chunk_with_offsets"],
 }
+_SYNC_REPORT = {
+    "type": "object",
+    "properties": {
+        "namespace": {"type": "string"},
+        "changes": {"type": "array", "items": {"type": "string"}},
+        "errors": {"type": "array", "items": {"type": "string"}},
+        "skipped": {"type": "string"},
+    },
+}
 _TOOL = {
     "type": "object",
     "properties": {
@@ -268,6 +277,24 @@ def openapi_document(server_url: str) -> dict:
                             },
                         },
                         **_errors(401, 404),
+                    },
+                }
+            },
+            "/v1/namespaces/{namespace}/sync": {
+                "post": {
+                    "summary": "Sync a GitOps namespace (namespace file, registry, directory) now",
+                    "parameters": [_NAMESPACE],
+                    "responses": {
+                        "200": {
+                            "description": "What the sync changed",
+                            "content": {"application/json": {"schema": _SYNC_REPORT}},
+                        },
+                        "409": {"description": "Another process is syncing the namespace"},
+                        "502": {
+                            "description": "The source failed; the last good state keeps serving",
+                            "content": {"application/json": {"schema": _SYNC_REPORT}},
+                        },
+                        **_errors(401, 403, 404),
                     },
                 }
             },

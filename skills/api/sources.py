@@ -1,0 +1,38 @@
+"""``POST /v1/namespaces/{namespace}/sync``: sync a GitOps namespace now, e.g. from the CI job
+that just ran ``pharia-skill publish``, instead of waiting for the next poll.
+
+Needs the deploy role in the namespace. Answers what the sync changed::
+
+    {"namespace": "team", "changes": ["updated greet (...)"], "errors": [], "skipped": ""}
+
+200 when it applied, 502 when the source failed (the last good state keeps serving; ``errors``
+says why), 409 when another process is syncing the namespace right now, 404 without a source.
+"""
+
+from __future__ import annotations
+
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from skills.models import NamespaceGrant, NamespaceSource
+from skills.services import access
+from skills.services.errors import NotFound
+from skills.sources import sync
+
+
+@api_view(["POST"])
+def sync_namespace(request: Request, namespace: str) -> Response:
+    found = access.namespace_for(request.user, namespace, NamespaceGrant.DEPLOY)
+    source = NamespaceSource.objects.filter(namespace=found, enabled=True).first()
+    if source is None:
+        raise NotFound(f"namespace '{namespace}' has no enabled source to sync")
+    report = sync.sync_source(source.pk)
+    status = 409 if report.skipped else 502 if report.errors else 200
+    body = {
+        "namespace": report.namespace,
+        "changes": report.changes,
+        "errors": report.errors,
+        "skipped": report.skipped,
+    }
+    return Response(body, status=status)
