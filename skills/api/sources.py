@@ -18,11 +18,12 @@ from rest_framework.response import Response
 from skills.models import NamespaceGrant, NamespaceSource
 from skills.services import access
 from skills.services.errors import NotFound
-from skills.sources import sync
+from skills.sources import poller, sync
 
 
 @api_view(["POST"])
 def sync_namespace(request: Request, namespace: str) -> Response:
+    poller.apply_config()  # a namespace just added to NAMESPACES_CONFIG can be synced at once
     found = access.namespace_for(request.user, namespace, NamespaceGrant.DEPLOY)
     source = NamespaceSource.objects.filter(namespace=found, enabled=True).first()
     if source is None:

@@ -26,13 +26,9 @@ _started = threading.Event()
 def sync_all() -> list[sync.SyncReport]:
     """Apply ``NAMESPACES_CONFIG``, then sync each enabled source once, in name order."""
     reports: list[sync.SyncReport] = []
-    try:
-        config.apply()
-        _state["config_error"] = ""
-    except SourceError as error:  # the sources already in the database still sync
-        _state["config_error"] = str(error)
-        log.error("namespace config: %s (the sources configured before keep syncing)", error)
-        reports.append(sync.SyncReport(namespace="(config)", errors=[str(error)]))
+    error = apply_config()
+    if error:
+        reports.append(sync.SyncReport(namespace="(config)", errors=[error]))
     ids = (
         NamespaceSource.objects.filter(enabled=True).order_by("namespace__name").values_list("pk", flat=True)
     )
@@ -42,6 +38,19 @@ def sync_all() -> list[sync.SyncReport]:
         except Exception:  # noqa: BLE001 - one source's bug must not stop the others
             log.exception("syncing namespace source %s failed", source_id)
     return reports
+
+
+def apply_config() -> str:
+    """Write ``NAMESPACES_CONFIG`` to the source rows; return its error ('' when it applied). A
+    config that fails changes nothing: the sources configured before keep syncing."""
+    try:
+        config.apply()
+    except SourceError as error:
+        _state["config_error"] = str(error)
+        log.error("namespace config: %s (the sources configured before keep syncing)", error)
+        return str(error)
+    _state["config_error"] = ""
+    return ""
 
 
 def config_error() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 
 from tests.distributed.cluster import Cluster
@@ -15,6 +17,8 @@ CLUSTER_ENV = {
     "SKILL_REAPER_SECONDS": "0.5",
     "SKILL_VISIBILITY_TIMEOUT": "30",
     "SKILL_MAX_QUEUED_RUNS": "3",
+    # A watched directory the deploy tests drop components into (synced on request, no beat here).
+    "NAMESPACES__GITOPS__DIRECTORY": tempfile.mkdtemp(prefix="skill-kernel-deploy-"),
 }
 
 
