@@ -72,3 +72,21 @@ class Command(BaseCommand):
         self.stdout.write(picture.getvalue())
         self.stdout.write(f"  {totp.config_url}")
         self.stdout.write("  Recovery codes (each works once instead of a code): " + " ".join(codes))
+        self.watched_directory()
+
+    def watched_directory(self) -> None:
+        """Namespace ``dev`` serves every ``*.wasm`` dropped into ``$SKILL_KERNEL_DATA/skills``."""
+        from skills.models import Namespace, NamespaceSource
+
+        directory = settings.DATA_DIR / "skills"
+        directory.mkdir(parents=True, exist_ok=True)
+        namespace, _ = Namespace.objects.get_or_create(name="dev")
+        NamespaceSource.objects.get_or_create(
+            namespace=namespace,
+            defaults={"kind": NamespaceSource.DIRECTORY, "directory": str(directory)},
+        )
+        self.stdout.write(
+            f"Drop a skill into {directory}/NAME.wasm: it serves as dev/NAME within seconds "
+            "(namespace sources: /admin/skills/namespacesource/)."
+        )
+
