@@ -83,9 +83,18 @@ def sync_source(source_id: int) -> SyncReport:
         _sync(source, report)
     finally:
         NamespaceSource.objects.filter(pk=source.pk).update(syncing_until=None)
-    for line in report.lines():
-        (log.warning if report.errors else log.info)("namespace sync: %s", line)
+    _log(report, previous_error=source.last_error)
     return report
+
+
+def _log(report: SyncReport, previous_error: str) -> None:
+    """Changes at info, a new error at warning; a sync that changed nothing, or failed the same way
+    as the last one, at debug only (the poller runs every few seconds)."""
+    repeated = report.errors and "\n".join(report.errors) == previous_error
+    quiet = repeated or (not report.changes and not report.errors)
+    level = logging.DEBUG if quiet else logging.WARNING if report.errors else logging.INFO
+    for line in report.lines():
+        log.log(level, "namespace sync: %s", line)
 
 
 def _claim(source: NamespaceSource) -> bool:

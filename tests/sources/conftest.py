@@ -20,3 +20,15 @@ def oci_registry():
         yield registry
     finally:
         registry.stop()
+
+
+@pytest.fixture
+def settled_db(transactional_db):
+    """The database, and at teardown (while it still exists) the work deployments leave behind
+    finished: Cranelift artifacts to build, spans to store."""
+    yield
+    from skills import telemetry
+    from skills.services import registry
+
+    registry._optimiser().submit(lambda: None).result(timeout=300)
+    telemetry.flush()

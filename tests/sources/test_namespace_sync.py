@@ -28,7 +28,7 @@ HELLO_ANSWER = {"greeting": "Hello, Ada!", "language": None}
 
 
 @pytest.fixture
-def client(transactional_db) -> APIClient:
+def client(settled_db) -> APIClient:
     user = User.objects.create_user("root", password="pw", is_superuser=True, is_staff=True)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=user).key}")
@@ -347,7 +347,7 @@ def test_a_source_being_synced_elsewhere_is_skipped(client, tmp_path):
     assert sync.sync_source(source.pk).ok
 
 
-def test_the_config_file_and_environment_declare_sources(transactional_db, tmp_path, settings):
+def test_the_config_file_and_environment_declare_sources(settled_db, tmp_path, settings):
     config_file = tmp_path / "config.toml"
     config_file.write_text(
         '[namespaces.my-team]\nconfig-url = "https://example.com/namespace.toml"\n'

@@ -24,7 +24,7 @@ HELLO_ANSWER = {"greeting": "Hello, Ada!", "language": None}
 
 
 @pytest.fixture
-def client(transactional_db) -> APIClient:
+def client(settled_db) -> APIClient:
     user = User.objects.create_user("root", password="pw", is_superuser=True, is_staff=True)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=user).key}")
