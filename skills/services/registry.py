@@ -13,7 +13,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 
 from runtime import InvalidComponent, digest
 from skills.models import Namespace, Skill, SkillVersion, Tag
-from skills.services import execution
+from skills.services import execution, locks
 from skills.services.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -160,18 +160,21 @@ def _artifact_path(sha: str, key: str) -> str:
 
 def _compiled(version: SkillVersion, *, fast: bool) -> tuple[bytes, str, str, float]:
     """(artifact, storage path, artifact key, compile seconds), from storage when the same bytes
-    were compiled before by this engine (then 0 seconds), else compiled now."""
+    were compiled before by this engine (then 0 seconds), else compiled now. A cluster-wide lock
+    per digest and engine makes a second process wait for the first one's artifact instead of
+    compiling the same bytes again."""
     runtime = execution.runtime()
     key = runtime.fast_artifact_key if fast else runtime.artifact_key
     path = _artifact_path(version.digest, key)
-    if default_storage.exists(path):
-        with default_storage.open(path, "rb") as handle:
-            return handle.read(), path, key, 0.0
-    with default_storage.open(version.component, "rb") as handle:
-        compiled = runtime.compile(handle.read(), fast=fast)
-    path = _artifact_path(version.digest, compiled.artifact_key)  # Winch may fall back to Cranelift
-    if not default_storage.exists(path):
-        path = default_storage.save(path, ContentFile(compiled.artifact))
+    with locks.exclusive(f"compile:{path}"):
+        if default_storage.exists(path):
+            with default_storage.open(path, "rb") as handle:
+                return handle.read(), path, key, 0.0
+        with default_storage.open(version.component, "rb") as handle:
+            compiled = runtime.compile(handle.read(), fast=fast)
+        path = _artifact_path(version.digest, compiled.artifact_key)  # Winch may fall back
+        if not default_storage.exists(path):
+            path = default_storage.save(path, ContentFile(compiled.artifact))
     return compiled.artifact, path, compiled.artifact_key, compiled.compile_seconds
 
 
