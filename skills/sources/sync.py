@@ -18,6 +18,7 @@ Failures:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,8 @@ from skills.sources import descriptions, oci
 from skills.sources.descriptions import NamespaceDescription, SkillEntry, SourceError
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=10)  # a sync that died holding the lease is taken over after this
+LEASE = timedelta(minutes=10)
+SETTLE_SECONDS = 0.5  # a file modified this recently may be half copied: read it next time  # a sync that died holding the lease is taken over after this
 SERVED_TAG = registry.DEFAULT_TAG  # the kernel tag a source moves (what clients call by default)
 
 
@@ -161,7 +163,7 @@ def _fetch(
             result = _fetch_file(source, description, entry, previous, previous_failures)
         if isinstance(result, _Wanted):
             wanted[entry.name] = result
-        else:
+        elif result is not None:
             failed[entry.name] = result
     return wanted, failed
 
@@ -226,7 +228,8 @@ def _fetch_file(
     entry: SkillEntry,
     previous: dict,
     previous_failures: dict,
-) -> _Wanted | dict:
+) -> _Wanted | dict | None:
+    """The file's version (None: it is still being written and nothing served it before)."""
     if source.kind == NamespaceSource.DIRECTORY:
         path = description.files[entry.name]
     elif source.directory:
@@ -243,6 +246,9 @@ def _fetch_file(
         version = _ready_version(source.namespace, entry.name, known.get("digest", ""))
         if version is not None:
             return _Wanted(entry, dict(known, tag=entry.tag), version=version)
+    if time.time() - stat.st_mtime < SETTLE_SECONDS:  # still being written: next poll
+        old = _ready_version(source.namespace, entry.name, known.get("digest", ""))
+        return _Wanted(entry, known, version=old) if old is not None else None
     failure = previous_failures.get(entry.name, {})
     if all(failure.get(key) == value for key, value in signature.items()):
         return failure

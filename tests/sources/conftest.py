@@ -32,3 +32,9 @@ def settled_db(transactional_db):
 
     registry._optimiser().submit(lambda: None).result(timeout=300)
     telemetry.flush()
+
+
+@pytest.fixture(autouse=True)
+def _files_settle_at_once(monkeypatch):
+    """Tests write a file and sync at once; the settling delay has a test of its own."""
+    monkeypatch.setattr("skills.sources.sync.SETTLE_SECONDS", 0.0)

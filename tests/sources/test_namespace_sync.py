@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -428,3 +430,21 @@ def test_sync_now_in_the_admin_and_source_errors_in_the_metrics(client, componen
     assert 'skill_kernel_namespace_source_consecutive_failures{namespace="dev"} 1.0' in metrics
     page = admin.get("/admin/skills/namespacesource/").content.decode()
     assert "failing (1×)" in page and "does not exist or is not a directory" in page
+
+
+def test_a_file_still_being_written_is_read_on_a_later_poll(client, components, tmp_path, monkeypatch):
+    monkeypatch.setattr(sync, "SETTLE_SECONDS", 60.0)
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    shutil.copy(components["sink"], skills / "greet.wasm")
+    source = directory_source(skills)
+    assert sync_now(source).changes == []  # just modified: maybe half copied
+    assert run(client, "dev/greet")[0] == 404
+
+    old = time.time() - 120
+    os.utime(skills / "greet.wasm", (old, old))
+    assert [line.split(" (")[0] for line in sync_now(source).changes] == ["added greet"]
+
+    shutil.copy(components["hello"], skills / "greet.wasm")  # being replaced: the old one serves
+    assert sync_now(source).changes == []
+    assert run(client, "dev/greet") == (200, SINK_ANSWER)
