@@ -36,8 +36,8 @@ from skills.sources import descriptions, oci
 from skills.sources.descriptions import NamespaceDescription, SkillEntry, SourceError
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=10)
-SETTLE_SECONDS = 0.5  # a file modified this recently may be half copied: read it next time  # a sync that died holding the lease is taken over after this
+LEASE = timedelta(minutes=10)  # a sync that died holding the lease is taken over after this
+SETTLE_SECONDS = 0.5  # a file modified this recently may be half copied: read it next time
 SERVED_TAG = registry.DEFAULT_TAG  # the kernel tag a source moves (what clients call by default)
 
 
