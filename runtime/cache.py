@@ -63,6 +63,14 @@ class ComponentCache(Generic[T]):
             self.stats.bytes -= self._size_of(value)
             self.stats.evictions += 1
 
+    def discard(self, key: str) -> None:
+        """Drop one entry (runs holding it keep their reference)."""
+        with self._lock:
+            value = self._entries.pop(key, None)
+            if value is not None:
+                self.stats.bytes -= self._size_of(value)
+                self.stats.entries = len(self._entries)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

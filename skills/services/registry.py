@@ -143,13 +143,15 @@ def optimise_version(version_id: int) -> SkillVersion:
     except Exception:  # noqa: BLE001 - the baseline artifact keeps serving
         log.exception("optimising %s failed; it keeps its baseline artifact", version)
         return version
-    SkillVersion.objects.filter(pk=version.pk, artifact=version.artifact).update(
+    baseline = version.artifact
+    SkillVersion.objects.filter(pk=version.pk, artifact=baseline).update(
         artifact=artifact_path,
         artifact_key=key,
         artifact_size=len(artifact),
         compile_seconds=compile_seconds or version.compile_seconds,
     )
     version.refresh_from_db()
+    execution.component_cache().discard(baseline)  # other processes let it age out of their LRU
     log.info("%s now runs optimised code (compiled in %.1f s)", version, compile_seconds)
     return version
 
