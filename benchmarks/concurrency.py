@@ -40,6 +40,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 import httpx  # noqa: E402
 
 from tests.distributed.cluster import Cluster, free_port, start_gunicorn  # noqa: E402
+from tests.support.components import custom_section  # noqa: E402
 
 VARIANTS = 8
 REGISTER = """
@@ -50,19 +51,6 @@ for name, path in zip(sys.argv[1::2], sys.argv[2::2]):
     version = registry.register_version("test", name, open(path, "rb").read()).version
     assert version.status == "ready", version.failure_reason
 """
-
-
-def custom_section(name: bytes, payload: bytes) -> bytes:
-    def leb(n: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte, n = n & 0x7F, n >> 7
-            out.append(byte | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
-
-    body = leb(len(name)) + name + payload
-    return b"\x00" + leb(len(body)) + body
 
 
 def variants(kitchen_sink: Path) -> list[Path]:

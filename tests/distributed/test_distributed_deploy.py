@@ -4,6 +4,7 @@ swaps it in, while the skill keeps answering."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def artifact_key(cluster, skill: str) -> str:
 def test_a_deployed_skill_serves_at_once_and_a_worker_swaps_in_cranelift(cluster, skill_wasm):
     directory = Path(cluster.env["NAMESPACES__GITOPS__DIRECTORY"])
     (directory / "fresh.wasm").write_bytes(fresh_copy(skill_wasm["kitchen_sink"].read_bytes(), "distributed"))
+    settled = time.time() - 60  # written completely: no need to wait for it to settle
+    os.utime(directory / "fresh.wasm", (settled, settled))
     with cluster.client("admin") as client:
         response = client.post("/v1/namespaces/gitops/sync")
         assert response.status_code == 200, response.text

@@ -23,6 +23,19 @@ def oci_registry():
 
 
 @pytest.fixture
+def client(settled_db):
+    """An API client of a superuser."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    user = User.objects.create_user("root", password="pw", is_superuser=True, is_staff=True)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=user).key}")
+    return api
+
+
+@pytest.fixture
 def settled_db(transactional_db):
     """The database, and at teardown (while it still exists) the work deployments leave behind
     finished: Cranelift artifacts to build, spans to store."""

@@ -4,10 +4,8 @@ their failure modes, the config file, the command, the admin action and the metr
 from __future__ import annotations
 
 import http.server
-import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -16,25 +14,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from skills.models import McpServer, Namespace, NamespaceSource, Skill, SkillVersion
 from skills.services import registry
 from skills.sources import config, poller, sync
 from tests.support.components import fresh_copy
-
-BODY = {"action": "echo", "payload": "hi", "name": "Ada"}
-SINK_ANSWER = {"action": "echo", "result": "hi"}
-HELLO_ANSWER = {"greeting": "Hello, Ada!", "language": None}
-
-
-@pytest.fixture
-def client(settled_db) -> APIClient:
-    user = User.objects.create_user("root", password="pw", is_superuser=True, is_staff=True)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=user).key}")
-    return api
+from tests.support.deploy import HELLO_ANSWER, SINK_ANSWER, commit_file, run
 
 
 @pytest.fixture
@@ -42,9 +28,13 @@ def components(skill_wasm, example_wasm) -> dict[str, Path]:
     return {"sink": skill_wasm["kitchen_sink"], "hello": example_wasm["hello"]}
 
 
-def run(client: APIClient, skill: str):
-    response = client.post(f"/v1/skills/{skill}/run", json.dumps(BODY), content_type="application/json")
-    return response.status_code, response.json()
+def store_of(tmp_path: Path, components: dict[str, Path], *names: str) -> Path:
+    """A directory holding ``{name}.wasm`` for each of ``names`` (the sink or hello component)."""
+    store = tmp_path / "store"
+    store.mkdir()
+    for name in names:
+        shutil.copy(components[name], store / f"{name}.wasm")
+    return store
 
 
 def directory_source(directory: Path, namespace: str = "dev") -> NamespaceSource:
@@ -170,10 +160,7 @@ def test_a_missing_directory_keeps_the_last_good_state(client, components, tmp_p
 
 
 def test_a_namespace_file_lists_skills_tools_and_mcp_servers(client, components, tmp_path):
-    store = tmp_path / "store"
-    store.mkdir()
-    shutil.copy(components["sink"], store / "sink.wasm")
-    shutil.copy(components["hello"], store / "hello.wasm")
+    store = store_of(tmp_path, components, "sink", "hello")
     namespace_file = tmp_path / "namespace.toml"
     namespace_file.write_text(
         'skills = [{ name = "sink" }, { name = "hello", tag = "latest" }]\n'
@@ -227,9 +214,7 @@ def test_a_namespace_file_lists_skills_tools_and_mcp_servers(client, components,
     ],
 )
 def test_a_bad_namespace_file_changes_nothing(client, components, tmp_path, text, error):
-    store = tmp_path / "store"
-    store.mkdir()
-    shutil.copy(components["sink"], store / "sink.wasm")
+    store = store_of(tmp_path, components, "sink")
     namespace_file = tmp_path / "namespace.toml"
     namespace_file.write_text('skills = [{ name = "sink" }]\n')
     source = file_source(config_url=str(namespace_file), directory=str(store))
@@ -272,9 +257,7 @@ def namespace_file_server():
 
 
 def test_a_namespace_file_over_http_with_a_token(client, components, tmp_path, namespace_file_server):
-    store = tmp_path / "store"
-    store.mkdir()
-    shutil.copy(components["sink"], store / "sink.wasm")
+    store = store_of(tmp_path, components, "sink")
     namespace_file_server.body = b'skills = [{ name = "sink" }]\n'
     url = f"http://127.0.0.1:{namespace_file_server.server_port}/team/namespace.toml"
     source = file_source(config_url=url, config_access_token="s3cret", directory=str(store))
@@ -296,38 +279,20 @@ def test_a_namespace_file_over_http_with_a_token(client, components, tmp_path, n
     assert source.consecutive_failures == 2
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
 def test_a_namespace_file_in_a_git_repository(client, components, tmp_path):
-    store = tmp_path / "store"
-    store.mkdir()
-    shutil.copy(components["sink"], store / "sink.wasm")
-    shutil.copy(components["hello"], store / "hello.wasm")
+    store = store_of(tmp_path, components, "sink", "hello")
     repo = tmp_path / "team-skills"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "deploy").mkdir()
-    (repo / "deploy" / "namespace.toml").write_text('skills = [{ name = "sink" }]\n')
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "sink")
+    commit = commit_file(repo, "deploy/namespace.toml", 'skills = [{ name = "sink" }]\n')
     source = file_source(
         git_repository=str(repo), git_branch="main", git_path="deploy/namespace.toml", directory=str(store)
     )
 
     report = sync_now(source)
     assert report.ok, report.errors
-    assert source.applied["revision"] == "git:" + git(repo, "rev-parse", "HEAD").strip()
+    assert source.applied["revision"] == f"git:{commit}"
     assert run(client, "team/sink") == (200, SINK_ANSWER)
 
-    (repo / "deploy" / "namespace.toml").write_text('skills = [{ name = "hello" }]\n')
-    git(repo, "commit", "-q", "-am", "hello instead of sink")
+    commit_file(repo, "deploy/namespace.toml", 'skills = [{ name = "hello" }]\n')
     report = sync_now(source)
     assert sorted(line.split(" (")[0] for line in report.changes) == ["added hello", "removed sink"]
     assert run(client, "team/hello") == (200, HELLO_ANSWER)

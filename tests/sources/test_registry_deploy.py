@@ -5,9 +5,7 @@ good state."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,18 +15,7 @@ from rest_framework.test import APIClient
 
 from skills.models import Namespace, NamespaceGrant, NamespaceSource, SkillVersion
 from skills.sources import oci, sync
-
-BODY = {"action": "echo", "payload": "hi", "name": "Ada"}
-SINK_ANSWER = {"action": "echo", "result": "hi"}
-HELLO_ANSWER = {"greeting": "Hello, Ada!", "language": None}
-
-
-@pytest.fixture
-def client(settled_db) -> APIClient:
-    user = User.objects.create_user("root", password="pw", is_superuser=True, is_staff=True)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=user).key}")
-    return api
+from tests.support.deploy import HELLO_ANSWER, SINK_ANSWER, commit_file, run
 
 
 @pytest.fixture
@@ -44,27 +31,8 @@ def trust_registry(settings, oci_registry):
     settings.REGISTRY_CA_BUNDLE = str(oci_registry.ca_path)
 
 
-def run(client: APIClient, skill: str):
-    response = client.post(f"/v1/skills/{skill}/run", json.dumps(BODY), content_type="application/json")
-    return response.status_code, response.json()
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
 def commit_namespace_file(repo: Path, text: str) -> None:
-    if not (repo / ".git").exists():
-        repo.mkdir(exist_ok=True)
-        git(repo, "init", "-q", "-b", "main")
-    (repo / "namespace.toml").write_text(text)
-    git(repo, "add", "namespace.toml")
-    git(repo, "commit", "-q", "-m", text)
+    commit_file(repo, "namespace.toml", text)
 
 
 def registry_source(registry, repo: Path, **fields) -> NamespaceSource:

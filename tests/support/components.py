@@ -1,4 +1,4 @@
-"""Component bytes for deployment tests."""
+"""Component bytes for deployment tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ def _leb128(value: int) -> bytes:
             return bytes(out)
 
 
+def custom_section(name: bytes, payload: bytes) -> bytes:
+    """A WebAssembly custom section: appended to a component, it changes the bytes (and the
+    digest) but not the behaviour."""
+    body = _leb128(len(name)) + name + payload
+    return b"\x00" + _leb128(len(body)) + body
+
+
 def fresh_copy(wasm: bytes, label: str = "") -> bytes:
-    """The same component with a custom section appended: new bytes (a new digest, so never
-    compiled before, like a freshly built skill) that behave exactly like the original."""
-    name = b"skill-kernel-test"
-    payload = _leb128(len(name)) + name + f"{label}{uuid.uuid4()}".encode()
-    return wasm + b"\x00" + _leb128(len(payload)) + payload
+    """The same component with a unique custom section appended: new bytes, never compiled before,
+    like a freshly built skill."""
+    return wasm + custom_section(b"skill-kernel-test", f"{label}{uuid.uuid4()}".encode())
