@@ -198,6 +198,9 @@ class SkillVersion(models.Model):
         max_length=100, blank=True, help_text="wasmtime version + engine settings"
     )
     artifact_size = models.PositiveBigIntegerField(null=True, blank=True)
+    artifact_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the artifact, checked before every deserialize"
+    )
     compile_seconds = models.FloatField(null=True, blank=True)
     origin = models.CharField(max_length=20, choices=ORIGINS, default=COMMAND)
     origin_reference = models.CharField(
