@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 
 from runtime import Csi, EngineSettings, Limits, LoadedSkill, Runtime
 from runtime.cache import ComponentCache
 from runtime.csi.chunking import TextChunking
 from runtime.csi.language import LinguaLanguage
 from skills.models import Namespace, Skill, SkillVersion
+from skills.services import artifacts
 from skills.services import csi as csi_backends
 
 T = TypeVar("T")
@@ -53,13 +53,13 @@ def component_cache() -> ComponentCache[LoadedSkill]:
 
 
 def load(version: SkillVersion) -> LoadedSkill:
-    """The loaded component of a ready version, from the cache or the artifact storage."""
+    """The loaded component of a ready version, from the cache or the artifact storage (checked
+    against its recorded sha256 before it is deserialized, see ``skills.services.artifacts``)."""
 
     def read() -> LoadedSkill:
         # Only the tier matters: Cranelift artifacts of another opt level load all the same.
         tier_key = version.artifact_key if runtime().is_fast_key(version.artifact_key) else None
-        with default_storage.open(version.artifact, "rb") as handle:
-            return runtime().load(handle.read(), tier_key)
+        return artifacts.load_verified(version, runtime(), tier_key)
 
     return component_cache().get(version.artifact, read)
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 
 from runtime import InvalidComponent, digest
 from skills.models import Namespace, Skill, SkillVersion, Tag
-from skills.services import execution, locks
+from skills.services import artifacts, execution, locks
 from skills.services.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def register_version(
         existing = SkillVersion.objects.filter(skill=skill, digest=sha).first()
         if existing is None:
             path = f"components/{sha}.wasm"
-            if not default_storage.exists(path):  # content-addressed: store the same bytes once
+            if not _stored_intact(path, sha):  # content-addressed: store the same bytes once
                 path = default_storage.save(path, ContentFile(wasm))
             try:
                 with transaction.atomic():
@@ -74,12 +74,25 @@ def register_version(
                 existing = version
         else:
             version = existing
+            if not _stored_intact(version.component, sha):  # repair a modified stored component
+                default_storage.save(version.component, ContentFile(wasm))
     if compile_now and version.status == SkillVersion.PENDING:
         compile_version(version.pk)
         version.refresh_from_db()
     if tag and version.status == SkillVersion.READY:  # a failed version is never tagged
         move_tag(skill, tag, version)
     return Registration(version=version, created=existing is None)
+
+
+def _stored_intact(path: str, sha: str) -> bool:
+    """Whether ``path`` holds the bytes of ``sha``; a modified file is removed to be stored again."""
+    if not default_storage.exists(path):
+        return False
+    with default_storage.open(path, "rb") as handle:
+        if artifacts.sha256(handle.read()) == sha:
+            return True
+    default_storage.delete(path)
+    return False
 
 
 def compile_version(
@@ -96,13 +109,13 @@ def compile_version(
     if version.status != SkillVersion.PENDING:
         return version
     runtime = execution.runtime()
-    optimised_path = _artifact_path(version.digest, runtime.artifact_key)
+    optimised_path = artifacts.path_for(version.digest, runtime.artifact_key)
     fast = fast and not default_storage.exists(optimised_path)
     try:
         artifact, artifact_path, key, compile_seconds = _compiled(version, fast=fast)
         loaded = execution.component_cache().get(artifact_path, lambda: runtime.load(artifact, key))
         metadata = runtime.metadata(loaded)
-    except InvalidComponent as error:
+    except (InvalidComponent, artifacts.ArtifactCorrupt) as error:
         return _fail(version, str(error))
     except Exception as error:  # noqa: BLE001 - any failure is the version's status, not a crash
         log.exception("compiling %s failed", version)
@@ -117,6 +130,7 @@ def compile_version(
         artifact=artifact_path,
         artifact_key=key,
         artifact_size=len(artifact),
+        artifact_sha256=artifacts.sha256(artifact),
         compile_seconds=compile_seconds,
         failure_reason="",
     )
@@ -148,6 +162,7 @@ def optimise_version(version_id: int) -> SkillVersion:
         artifact=artifact_path,
         artifact_key=key,
         artifact_size=len(artifact),
+        artifact_sha256=artifacts.sha256(artifact),
         compile_seconds=compile_seconds or version.compile_seconds,
     )
     version.refresh_from_db()
@@ -156,27 +171,24 @@ def optimise_version(version_id: int) -> SkillVersion:
     return version
 
 
-def _artifact_path(sha: str, key: str) -> str:
-    return f"artifacts/{sha}/{key}.cwasm"
-
-
 def _compiled(version: SkillVersion, *, fast: bool) -> tuple[bytes, str, str, float]:
     """(artifact, storage path, artifact key, compile seconds), from storage when the same bytes
-    were compiled before by this engine (then 0 seconds), else compiled now. A cluster-wide lock
-    per digest and engine makes a second process wait for the first one's artifact instead of
-    compiling the same bytes again."""
+    were compiled before by this engine and the artifact still matches its recorded checksum
+    (then 0 seconds), else compiled now. A cluster-wide lock per digest and engine makes a second
+    process wait for the first one's artifact instead of compiling the same bytes again."""
     runtime = execution.runtime()
     key = runtime.fast_artifact_key if fast else runtime.artifact_key
-    path = _artifact_path(version.digest, key)
+    path = artifacts.path_for(version.digest, key)
     with locks.exclusive(f"compile:{path}"):
         if default_storage.exists(path):
-            with default_storage.open(path, "rb") as handle:
-                return handle.read(), path, key, 0.0
-        with default_storage.open(version.component, "rb") as handle:
-            compiled = runtime.compile(handle.read(), fast=fast)
-        path = _artifact_path(version.digest, compiled.artifact_key)  # Winch may fall back
-        if not default_storage.exists(path):
-            path = default_storage.save(path, ContentFile(compiled.artifact))
+            data = artifacts.read_checked(path, artifacts.recorded_sha256(path))
+            if data is not None:
+                return data, path, key, 0.0
+        compiled = runtime.compile(artifacts.component_bytes(version), fast=fast)
+        path = artifacts.path_for(version.digest, compiled.artifact_key)  # Winch may fall back
+        if default_storage.exists(path):  # a tampered artifact, or one compiled meanwhile: ours wins
+            default_storage.delete(path)
+        path = default_storage.save(path, ContentFile(compiled.artifact))
     return compiled.artifact, path, compiled.artifact_key, compiled.compile_seconds
 
 
