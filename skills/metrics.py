@@ -60,6 +60,17 @@ TOKENS = Counter(
     ["model", "type"],
     registry=REGISTRY,
 )
+CSI_SHELL_CALLS = Counter(
+    "skill_kernel_csi_shell_calls",
+    "CSI shell requests (the SDK's DevCsi), by caller, function and HTTP status",
+    ["caller", "function", "status"],
+    registry=REGISTRY,
+)
+
+
+def observe_csi_shell(user, function: str, status: int) -> None:
+    caller = user.get_username() if user is not None and user.is_authenticated else "anonymous"
+    CSI_SHELL_CALLS.labels(caller, function, str(status)).inc()
 
 
 def observe_run(namespace: str, skill: str, outcome: str, seconds: float) -> None:

@@ -41,6 +41,7 @@ from skills.services import access, execution
 from skills.services import csi as backends
 from skills.services.errors import (
     BackendFailed,
+    Forbidden,
     KernelError,
     NotConfiguredError,
     NotFound,
@@ -53,6 +54,13 @@ log = logging.getLogger(__name__)
 
 #: A CSI shell function: the caller and the parsed JSON body in; JSON data or a response out.
 Handler = Callable[[Any, Any], Any]
+
+
+def authorise(user: Any) -> None:
+    """The CSI shell spends the kernel's backends (inference, search): only for callers who may
+    invoke skills somewhere. The tool functions check the namespace they name on top of this."""
+    if not access.namespaces_for(user, NamespaceGrant.INVOKE).exists():
+        raise Forbidden("the CSI shell needs the invoke role in a namespace; ask an admin for a grant")
 
 
 def kernel_csi() -> Csi:

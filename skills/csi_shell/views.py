@@ -17,8 +17,9 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from runtime.csi.types import CsiError
+from skills import metrics
 from skills.csi_shell import legacy, v1, v2
-from skills.csi_shell.shell import Handler, domain_error, json_response, read_body
+from skills.csi_shell.shell import Handler, authorise, domain_error, json_response, read_body
 from skills.services.errors import NotFound
 
 SHELLS: dict[str, dict[str, Handler]] = {"v1": v1.FUNCTIONS, "v2": v2.FUNCTIONS}
@@ -29,6 +30,17 @@ class _ShellView(APIView):
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # The SDK sends ``Accept: text/event-stream`` to the stream functions; errors are still JSON.
         return super().perform_content_negotiation(request, force=True)
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)  # authenticated (401 otherwise)
+        authorise(request.user)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        function = kwargs.get("function") or "legacy"
+        if function not in ALL_FUNCTIONS and function != "legacy":
+            function = "unknown"  # bounded label values, whatever a client sends
+        metrics.observe_csi_shell(getattr(request, "user", None), function, response.status_code)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class CsiShellView(_ShellView):

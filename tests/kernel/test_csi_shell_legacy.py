@@ -11,14 +11,13 @@ import json
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from runtime.csi.types import MODEL_NOT_FOUND_MESSAGE
 from skills.api.openapi import LEGACY_CSI_VERSIONS, openapi_document
 from skills.csi_shell import legacy
 from skills.csi_shell.legacy import INVALID_VERSION, NO_LONGER_SUPPORTED, NOT_SUPPORTED, UNKNOWN_FUNCTION
+from tests.support.callers import client_with_role
 from tests.support.document_index_server import COLLECTION, INDEX, NAMESPACE, DocumentIndexTestServer
 from tests.support.openai_server import OpenAITestServer
 
@@ -45,11 +44,7 @@ def document_index():
 def client(db, settings, openai_server, document_index) -> APIClient:
     settings.OPENAI_INFERENCE_URL = openai_server.url
     settings.DOCUMENT_INDEX_URL = document_index.url
-    api = APIClient()
-    api.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=User.objects.create_user('dev')).key}"
-    )
-    return api
+    return client_with_role("dev")
 
 
 def csi(client: APIClient, body: Any, raw: bool = False):

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from runtime.csi import types as t
@@ -28,6 +27,7 @@ from tests.kernel.test_csi_shell_devcsi import csi_backends as csi_backends  # n
 from tests.kernel.test_csi_shell_devcsi import document_index as document_index  # noqa: F401
 from tests.kernel.test_csi_shell_devcsi import mcp_server as mcp_server  # noqa: F401
 from tests.kernel.test_csi_shell_devcsi import openai_server as openai_server  # noqa: F401
+from tests.support.callers import client_with_role
 
 SDK_MAIN = f"sdk-main-{builder.SDK_MAIN_COMMIT}"
 ADD = {
@@ -81,11 +81,7 @@ def scripted(monkeypatch) -> ScriptedInference:
 
 @pytest.fixture
 def client(db) -> APIClient:
-    api = APIClient()
-    api.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=User.objects.create_user('dev')).key}"
-    )
-    return api
+    return client_with_role("dev")
 
 
 def post(client: APIClient, path: str, body: Any, **extra: Any):
