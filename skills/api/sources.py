@@ -5,8 +5,10 @@ Needs the deploy role in the namespace. Answers what the sync changed::
 
     {"namespace": "team", "changes": ["updated greet (...)"], "errors": [], "skipped": ""}
 
-200 when it applied, 502 when the source failed (the last good state keeps serving; ``errors``
-says why), 409 when another process is syncing the namespace right now, 404 without a source.
+200 when it applied (``errors`` lists skills that failed on their own and kept their previous
+version), 502 when the source as a whole failed (nothing applied, the last good state keeps
+serving; ``errors`` says why), 409 when another process is syncing the namespace right now, 404
+without a source.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def sync_namespace(request: Request, namespace: str) -> Response:
     if source is None:
         raise NotFound(f"namespace '{namespace}' has no enabled source to sync")
     report = sync.sync_source(source.pk)
-    status = 409 if report.skipped else 502 if report.errors else 200
+    status = 409 if report.skipped else 200 if report.applied else 502
     body = {
         "namespace": report.namespace,
         "changes": report.changes,

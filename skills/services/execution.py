@@ -61,7 +61,12 @@ def load(version: SkillVersion) -> LoadedSkill:
         tier_key = version.artifact_key if runtime().is_fast_key(version.artifact_key) else None
         return artifacts.load_verified(version, runtime(), tier_key)
 
-    return component_cache().get(version.artifact, read)
+    try:
+        return component_cache().get(version.artifact, read)
+    except FileNotFoundError:
+        # Swapped to its optimised artifact (and the baseline removed) since this row was read.
+        version.refresh_from_db(fields=["artifact", "artifact_key", "artifact_sha256"])
+        return component_cache().get(version.artifact, read)
 
 
 def limits_for(skill: Skill) -> Limits:

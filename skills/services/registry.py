@@ -167,6 +167,8 @@ def optimise_version(version_id: int) -> SkillVersion:
     )
     version.refresh_from_db()
     execution.component_cache().discard(baseline)  # other processes let it age out of their LRU
+    if not SkillVersion.objects.filter(artifact=baseline).exists():  # nothing serves it any more
+        default_storage.delete(baseline)
     log.info("%s now runs optimised code (compiled in %.1f s)", version, compile_seconds)
     return version
 

@@ -47,6 +47,7 @@ class SyncReport:
     changes: list[str] = field(default_factory=list)  # "added greet", "updated greet (sha256:…)", …
     errors: list[str] = field(default_factory=list)
     skipped: str = ""  # why nothing was tried (another process holds the lease, source disabled)
+    applied: bool = False  # the sync got as far as applying (some skills may still have failed)
 
     @property
     def ok(self) -> bool:
@@ -90,13 +91,18 @@ def sync_source(source_id: int) -> SyncReport:
 
 
 def _log(report: SyncReport, previous_error: str) -> None:
-    """Changes at info, a new error at warning; a sync that changed nothing, or failed the same way
-    as the last one, at debug only (the poller runs every few seconds)."""
-    repeated = report.errors and "\n".join(report.errors) == previous_error
-    quiet = repeated or (not report.changes and not report.errors)
-    level = logging.DEBUG if quiet else logging.WARNING if report.errors else logging.INFO
-    for line in report.lines():
-        log.log(level, "namespace sync: %s", line)
+    """Changes at info, new errors at warning; a sync that changed nothing, or errors repeated
+    from the last sync, at debug only (the poller runs every few seconds)."""
+    repeated = "\n".join(report.errors) == previous_error
+    name = report.namespace
+    if report.skipped:
+        log.debug("namespace sync: %s: skipped, %s", name, report.skipped)
+    for change in report.changes:
+        log.info("namespace sync: %s: %s", name, change)
+    for error in report.errors:
+        log.log(logging.DEBUG if repeated else logging.WARNING, "namespace sync: %s: ERROR %s", name, error)
+    if not report.changes and not report.errors and not report.skipped:
+        log.debug("namespace sync: %s: no changes", name)
 
 
 def _claim(source: NamespaceSource) -> bool:
@@ -120,6 +126,7 @@ def _sync(source: NamespaceSource, report: SyncReport) -> None:
     versions = _register(source, wanted, failed)
     report.errors.extend(f"{name}: {reason['reason']}" for name, reason in sorted(failed.items()))
     state = _apply(source, description, versions, failed, applied, report)
+    report.applied = True
     _record(source, report, applied=state)
 
 

@@ -113,9 +113,14 @@ def test_a_new_component_serves_from_the_fast_tier_then_swaps_in_cranelift(
         assert runtime.is_fast_key(version.artifact_key)
     assert run(client, "dev/fresh") == (200, SINK_ANSWER)
 
+    baseline = version.artifact
     wait_for_optimiser()
     version.refresh_from_db()
     assert version.artifact_key == runtime.artifact_key
+    if runtime.fast_tier_available:  # the Winch artifact is removed once nothing serves it
+        from django.core.files.storage import default_storage
+
+        assert not default_storage.exists(baseline)
     assert run(client, "dev/fresh") == (200, SINK_ANSWER)
 
 
