@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -12,12 +13,13 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, close_old_connections, transaction
 
 from runtime import InvalidComponent, digest
-from skills.models import Namespace, Skill, SkillVersion, Tag
+from skills.models import Namespace, Skill, SkillVersion, Tag, slug
 from skills.services import artifacts, execution, locks
 from skills.services.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 DEFAULT_TAG = "latest"
+SLUG = re.compile(slug.regex.pattern)
 
 
 @dataclass
@@ -44,6 +46,9 @@ def register_version(
     otherwise the caller dispatches :func:`compile_version` in the background (admin upload).
     ``origin*`` record where the bytes came from (kept from the first registration of them).
     """
+    for what, name in (("namespace", namespace_name), ("skill", skill_name)):
+        if not SLUG.match(name or ""):
+            raise InvalidInput(f"{name!r} is not a valid {what} name: {slug.message}")
     if not wasm:
         raise InvalidInput("the component file is empty")
     if wasm[:4] != b"\0asm":

@@ -70,3 +70,9 @@ def test_register_skill_command_reports_a_bad_file(transactional_db, tmp_path):
     bad.write_bytes(b"\0asm\x01\0\0\0")
     with pytest.raises(CommandError, match="not a WebAssembly component"):
         call_command("register_skill", "cli", "bad", str(bad))
+
+
+@pytest.mark.parametrize("namespace, name", [("../evil", "x"), ("ok", "../evil"), ("Upper", "x"), ("", "x")])
+def test_names_that_are_not_slugs_are_refused(db, skill_wasm, namespace, name):
+    with pytest.raises(InvalidInput, match="is not a valid"):
+        registry.register_version(namespace, name, skill_wasm["kitchen_sink"].read_bytes())
