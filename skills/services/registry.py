@@ -157,7 +157,7 @@ def optimise_version(version_id: int) -> SkillVersion:
     if version.status != SkillVersion.READY or not runtime.is_fast_key(version.artifact_key):
         return version
     try:
-        artifact, artifact_path, key, compile_seconds = _compiled(version, fast=False)
+        artifact, artifact_path, key, compile_seconds = _compiled(version, fast=False, background=True)
         execution.component_cache().get(artifact_path, lambda: runtime.load(artifact, key))
     except Exception:  # noqa: BLE001 - the baseline artifact keeps serving
         log.exception("optimising %s failed; it keeps its baseline artifact", version)
@@ -178,7 +178,9 @@ def optimise_version(version_id: int) -> SkillVersion:
     return version
 
 
-def _compiled(version: SkillVersion, *, fast: bool) -> tuple[bytes, str, str, float]:
+def _compiled(
+    version: SkillVersion, *, fast: bool, background: bool = False
+) -> tuple[bytes, str, str, float]:
     """(artifact, storage path, artifact key, compile seconds), from storage when the same bytes
     were compiled before by this engine and the artifact still matches its recorded checksum
     (then 0 seconds), else compiled now. A cluster-wide lock per digest and engine makes a second
@@ -191,7 +193,7 @@ def _compiled(version: SkillVersion, *, fast: bool) -> tuple[bytes, str, str, fl
             data = artifacts.read_checked(path, artifacts.recorded_sha256(path))
             if data is not None:
                 return data, path, key, 0.0
-        compiled = runtime.compile(artifacts.component_bytes(version), fast=fast)
+        compiled = runtime.compile(artifacts.component_bytes(version), fast=fast, background=background)
         path = artifacts.path_for(version.digest, compiled.artifact_key)  # Winch may fall back
         if default_storage.exists(path):  # a tampered artifact, or one compiled meanwhile: ours wins
             default_storage.delete(path)

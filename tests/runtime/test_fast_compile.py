@@ -219,6 +219,14 @@ def test_a_small_component_compiles_fast(runtime):
     assert runtime.load(compiled.artifact, compiled.artifact_key).fast
 
 
+def test_a_background_compile_makes_an_artifact_the_serving_engine_loads(runtime):
+    compiled = runtime.compile(tiny_component(), background=True)
+    assert compiled.artifact_key == runtime.artifact_key
+    loaded = runtime.load(compiled.artifact, compiled.artifact_key)
+    assert not loaded.fast and loaded.tier is runtime._cranelift  # runs on the serving engine
+    assert runtime._background is not None and runtime._background is not runtime._cranelift
+
+
 @pytest.mark.parametrize(
     ("wasm", "reason"),
     [
