@@ -10,7 +10,7 @@ from runtime.engine import (
     SkillMetadata,
     digest,
 )
-from runtime.limits import Limits
+from runtime.limits import Limits, OutputTooLarge
 from runtime.outcome import ErrorKind, RunOutcome
 from runtime.worlds import SKILL_WORLD, STREAM_WORLD
 
@@ -24,6 +24,7 @@ __all__ = [
     "InvalidComponent",
     "Limits",
     "LoadedSkill",
+    "OutputTooLarge",
     "RunOutcome",
     "Runtime",
     "SkillMetadata",

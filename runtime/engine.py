@@ -29,9 +29,9 @@ from typing import Any
 import wasmtime
 from wasmtime import component as wc
 
-from runtime import worlds
+from runtime import bytelists, worlds
 from runtime.csi import Csi
-from runtime.limits import Limits
+from runtime.limits import WASMTIME_MAX_LIST_BYTES, Limits, OutputTooLarge
 from runtime.outcome import ErrorKind, RunOutcome
 from runtime.worlds import STREAM_WORLD, WorldVersion
 from runtime.worlds.common import get
@@ -43,6 +43,7 @@ _STRATEGY_WINCH = 2
 _WINCH_MACHINES = frozenset({"x86_64", "amd64", "aarch64", "arm64"})
 
 log = logging.getLogger(__name__)
+bytelists.install()  # list<u8> (input, output) copied in one go, not byte by byte in Python
 
 
 class InvalidComponent(ValueError):
@@ -125,6 +126,7 @@ class Runtime:
         self.engine = self._cranelift.engine
         self.linker = self._cranelift.linker
         self._winch: _Engine | None = None
+        self._background: _Engine | None = None  # compile-only; never ticked, never runs code
         self._winch_lock = threading.Lock()
         self._engines: tuple[_Engine, ...] = (self._cranelift,)  # what the ticker ticks
         self._ticker_started = False
@@ -203,8 +205,11 @@ class Runtime:
         except worlds.UnsupportedWorld as error:
             raise InvalidComponent(str(error)) from None
 
-    def compile(self, wasm: bytes, *, fast: bool = False) -> CompiledSkill:
+    def compile(self, wasm: bytes, *, fast: bool = False, background: bool = False) -> CompiledSkill:
         """Validate and compile a component once; raises InvalidComponent with a clear reason.
+
+        ``background=True`` (a Cranelift compile nobody waits for) compiles on one thread instead
+        of all cores, so the runs being served keep the others; the artifact is the same kind.
 
         ``fast=True`` compiles with Winch. If Winch cannot compile the component (e.g. a feature
         it lacks), Cranelift compiles it instead and ``artifact_key`` says so; whether a component
@@ -222,14 +227,26 @@ class Runtime:
                 log.info("Winch could not compile the component (%s); compiling with Cranelift", reason)
             else:
                 return self._compiled(component, engine, started)
+        engine = self._background_engine() if background and not fast else self._cranelift
         try:
-            component = wc.Component(self.engine, wasm)
+            component = wc.Component(engine.engine, wasm)
         except wasmtime.WasmtimeError as error:
             reason = str(error).splitlines()[0]
             if "component" in reason.lower() or "module" in reason.lower():
                 raise InvalidComponent(f"the file is not a WebAssembly component: {reason}") from None
             raise InvalidComponent(f"the component does not compile: {reason}") from None
-        return self._compiled(component, self._cranelift, started)
+        return self._compiled(component, engine, started)
+
+    def _background_engine(self) -> _Engine:
+        """A Cranelift engine like the serving one but compiling on a single thread."""
+        with self._winch_lock:
+            if self._background is None:
+                config = wasmtime.Config()
+                config.epoch_interruption = True
+                config.cranelift_opt_level = self.settings.opt_level
+                config.parallel_compilation = False
+                self._background = _Engine(self.artifact_key, config, fast=False)
+            return self._background
 
     @staticmethod
     def _compile_winch(engine: _Engine, wasm: bytes) -> wc.Component:
@@ -304,8 +321,10 @@ class Runtime:
     def _call(self, skill: LoadedSkill, input: bytes, csi: Csi, limits: Limits, on_item: Any) -> RunOutcome:
         outcome = RunOutcome()
         items: list[dict[str, Any]] = []
+        budget = _StreamBudget(limits)
 
         def collect(item: dict[str, Any]) -> None:
+            budget.admit(item)  # raises OutputTooLarge: the run keeps the items before this one
             items.append(item)
             if on_item is not None:
                 on_item(item)
@@ -323,6 +342,15 @@ class Runtime:
                 func.post_return(store)
             if isinstance(result, wc.Variant):
                 outcome.error_kind, outcome.error_message = _skill_error(result, limits)
+            elif (
+                isinstance(result, bytes)
+                and limits.max_output_bytes
+                and len(result) > limits.max_output_bytes
+            ):
+                outcome.error_kind = ErrorKind.OUTPUT_TOO_LARGE
+                outcome.error_message = (
+                    f"the skill's output is {len(result)} bytes; the limit is {limits.max_output_bytes} bytes"
+                )
             else:
                 outcome.output = result if isinstance(result, bytes) else None
         except wasmtime.WasmtimeError as error:
@@ -331,6 +359,30 @@ class Runtime:
             outcome.duration = time.perf_counter() - started
             outcome.items = items
         return outcome
+
+
+class _StreamBudget:
+    """Counts a message stream's items and their size as stored (JSON) against the run's limits."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.items = 0
+        self.bytes = 0
+
+    def admit(self, item: dict[str, Any]) -> None:
+        limits = self.limits
+        if limits.max_stream_items and self.items >= limits.max_stream_items:
+            raise OutputTooLarge(
+                f"the skill wrote more than {limits.max_stream_items} stream items, the limit per run"
+            )
+        size = len(json.dumps(item)) if limits.max_stream_bytes else 0
+        if limits.max_stream_bytes and self.bytes + size > limits.max_stream_bytes:
+            raise OutputTooLarge(
+                f"the skill's stream items passed {limits.max_stream_bytes} bytes (as JSON), "
+                "the limit per run"
+            )
+        self.items += 1
+        self.bytes += size
 
 
 def _json_or_none(raw: bytes | None) -> Any:
@@ -360,13 +412,37 @@ def _classify(
     error: wasmtime.WasmtimeError, context: worlds.RunContext, limits: Limits
 ) -> tuple[ErrorKind, str]:
     text = str(error)
+    if context.limit_error is not None:
+        return ErrorKind.OUTPUT_TOO_LARGE, str(context.limit_error)
     if context.csi_error is not None:
         return ErrorKind.CSI_ERROR, _csi_message(context.csi_error)
+    if _HOSTCALL_FUEL in text:
+        return ErrorKind.OUTPUT_TOO_LARGE, _copy_limit_message(limits)
     if "interrupt" in text:
         return ErrorKind.TIMEOUT, f"the skill exceeded its time limit of {limits.timeout:g} s"
     if _looks_like_oom(text):
         return ErrorKind.MEMORY_EXHAUSTED, _memory_message(limits)
     return ErrorKind.TRAP, _trap_message(text)
+
+
+# wasmtime's error when a skill hands the host more lifted values in one call than it allows.
+_HOSTCALL_FUEL = "fuel allocated for hostcalls has been exhausted"
+
+
+def _copy_limit_message(limits: Limits) -> str:
+    """What to say when wasmtime refused to copy a value out of the skill: almost always the output
+    (over the limit, if the limit is below what wasmtime can copy), else a stream item's payload or
+    a tool call's arguments."""
+    ceiling = WASMTIME_MAX_LIST_BYTES
+    if limits.max_output_bytes and limits.max_output_bytes < ceiling:
+        return (
+            f"the skill's output is larger than the limit of {limits.max_output_bytes} bytes "
+            f"(wasmtime copied none of it: over {ceiling} bytes in one value)"
+        )
+    return (
+        f"the skill handed the host a value of more than {ceiling} bytes (its output, a stream "
+        "item's payload or a tool call's arguments): more than wasmtime copies out of a skill in one call"
+    )
 
 
 def _csi_message(error: BaseException) -> str:

@@ -14,6 +14,7 @@ class ErrorKind(str, Enum):
     TRAP = "trap"  # the component trapped (a bug in the skill or its toolchain)
     TIMEOUT = "timeout"  # the wall-clock limit was reached
     MEMORY_EXHAUSTED = "memory_exhausted"  # the memory cap was reached
+    OUTPUT_TOO_LARGE = "output_too_large"  # the output, or the stream's items, passed their limit
     # Set by the kernel, never by the runtime:
     WORKER_LOST = "worker_lost"
     CANCELLED = "cancelled"

@@ -10,7 +10,8 @@ the world modules; this module holds the ones the worlds have in common.
 Host functions never let a Python exception escape to wasmtime: wasmtime-py keeps the last
 exception in a process-global, which is unsafe with concurrent runs. They record the error on
 the run and raise ``WasmtimeError``, which traps the guest; the runtime then reports the
-recorded error as ``csi_error`` with its message.
+recorded error as ``csi_error`` with its message (or ``output_too_large`` for ``OutputTooLarge``,
+which the message-stream sink raises once a run passes its stream limits).
 
 wasmtime-py lowers a variant *untagged* when its cases have distinguishable Python types (a
 ``Record``, a ``str``, ``bytes``/``None``) and as a tagged :class:`wasmtime.component.Variant`
@@ -30,6 +31,7 @@ from wasmtime import component as wc
 
 from runtime.csi import Csi
 from runtime.csi import types as t
+from runtime.limits import OutputTooLarge
 
 PACKAGE = "pharia:skill"
 
@@ -49,6 +51,7 @@ class RunContext:
     csi: Csi
     on_item: Callable[[dict[str, Any]], None] | None = None
     csi_error: BaseException | None = None
+    limit_error: OutputTooLarge | None = None  # the run passed an output limit: stop the skill
     store: Any = None
     streams: dict[int, Iterator[Any]] = field(default_factory=dict)
 
@@ -92,6 +95,9 @@ def host(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(context, *args)
         except wasmtime.WasmtimeError:
             raise
+        except OutputTooLarge as error:  # reported as output_too_large, not as a CSI failure
+            context.limit_error = error
+            raise wasmtime.WasmtimeError(str(error)) from None
         except BaseException as error:  # noqa: BLE001 - recorded, then reported as csi_error
             context.csi_error = error
             raise wasmtime.WasmtimeError(str(error)) from None

@@ -5,6 +5,11 @@ engine-wide epoch, and a Store is not thread-safe. So cancelling a running run m
 ``cancelled`` at once (its final write is then refused), and the executing thread stops the skill
 at its next CSI call or stream write (the watcher notices within ``SKILL_HEARTBEAT_SECONDS``),
 or at its time limit at the latest.
+
+Every process that executes runs reaps: Celery workers, and the web processes of the embedded
+default (started by ``skills.services.warmup``). A run whose process is gone ends ``worker_lost``
+(or is requeued once, distributed): at once when its process ran on this host and its pid is dead,
+otherwise once its heartbeat is ``SKILL_LOST_AFTER_SECONDS`` old.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import Q
 from django.utils import timezone
 
 from runtime import Csi, ErrorKind
@@ -92,7 +98,10 @@ class RunWatch:
                 continue
             try:
                 close_old_connections()
-                Run.objects.filter(pk__in=list(runs), status=Run.RUNNING).update(heartbeat_at=timezone.now())
+                # Queued runs too, when this process holds them (the embedded pool's queue).
+                Run.objects.filter(
+                    Q(status=Run.RUNNING) | Q(status=Run.QUEUED, worker=WORKER_NAME), pk__in=list(runs)
+                ).update(heartbeat_at=timezone.now())
                 for run_id in Run.objects.filter(pk__in=list(runs), status=Run.CANCELLED).values_list(
                     "pk", flat=True
                 ):
@@ -160,25 +169,63 @@ def guarded_sink(on_item, cancelled: threading.Event):
 # -- the reaper ---------------------------------------------------------------------------------
 
 
-def reap_lost_runs() -> dict[str, int]:
-    """Requeue (once) or fail the running runs whose worker stopped heartbeating.
+def owner_gone(worker: str) -> bool:
+    """Whether the process ``worker`` (``host:pid``, see WORKER_NAME) has certainly ended.
 
-    Safe to run anywhere and concurrently: each change is a conditional update.
+    Only provable for a process of this host whose pid is no longer alive, or whose pid is now
+    this process's own (a restarted container reuses pids; this process's live runs are in
+    ``watch()``). A live pid may be a sibling web process or an unrelated process: unknown. (Two
+    containers sharing a hostname but not a pid namespace would see each other's pids as dead: the
+    reaper's three quiet heartbeats keep their live runs safe.)
+    """
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+def reap_lost_runs(*, trust_heartbeats: bool = True) -> dict[str, int]:
+    """Requeue (once, distributed) or fail the runs whose process is gone.
+
+    A running run is lost when its process ran on this host and is dead (:func:`owner_gone`), or
+    when its heartbeat is older than ``SKILL_LOST_AFTER_SECONDS`` (unless ``trust_heartbeats`` is
+    false: the database may just have been unreachable). A queued run held by an embedded
+    process's pool (it has a ``worker`` and heartbeats) is lost the same way, and fails. Either way
+    the heartbeat must have been quiet for three beats, so a run just created or claimed here
+    (not yet in ``watch()``) is safe. Safe to run anywhere and concurrently: each change is a
+    conditional update on the heartbeat that was seen.
     """
     from skills.services import dispatch
 
-    stale = timezone.now() - timedelta(seconds=settings.SKILL_LOST_AFTER_SECONDS)
-    lost = (
-        Run.objects.filter(status=Run.RUNNING, heartbeat_at__lt=stale)
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.SKILL_LOST_AFTER_SECONDS)
+    quiet = now - timedelta(seconds=3 * settings.SKILL_HEARTBEAT_SECONDS)
+    candidates = (
+        Run.objects.filter(
+            Q(status=Run.RUNNING) | (Q(status=Run.QUEUED) & ~Q(worker="")), heartbeat_at__lt=quiet
+        )
         .exclude(pk__in=watch().running())  # alive here, whatever the database says
-        .values_list("pk", "attempts")
+        .values_list("pk", "status", "attempts", "worker", "heartbeat_at")
     )
     counts = {"requeued": 0, "failed": 0}
-    for run_id, attempts in list(lost):
-        still_lost = Run.objects.filter(pk=run_id, status=Run.RUNNING, heartbeat_at__lt=stale)
-        if attempts < settings.SKILL_MAX_ATTEMPTS and dispatch.is_distributed():
+    for run_id, status, attempts, worker, heartbeat in list(candidates):
+        gone = owner_gone(worker)
+        if not gone and not (trust_heartbeats and heartbeat < stale):
+            continue
+        still_lost = Run.objects.filter(pk=run_id, status=status, heartbeat_at=heartbeat)
+        if status == Run.RUNNING and attempts < settings.SKILL_MAX_ATTEMPTS and dispatch.is_distributed():
             if still_lost.update(status=Run.QUEUED, worker="", heartbeat_at=None):
-                log.warning("run %s lost its worker; retrying it (attempt %s)", run_id, attempts + 1)
+                log.warning(
+                    "run %s lost its worker %s; retrying it (attempt %s)", run_id, worker, attempts + 1
+                )
                 try:
                     dispatch.send(run_id)
                     counts["requeued"] += 1
@@ -192,13 +239,20 @@ def reap_lost_runs() -> dict[str, int]:
         elif still_lost.update(
             status=Run.FAILED,
             error_kind=ErrorKind.WORKER_LOST.value,
-            error_message=f"the worker executing the run stopped responding (attempt {attempts})",
+            error_message=_lost_message(status, worker, attempts, gone),
             finished_at=timezone.now(),
         ):
-            log.warning("run %s lost its worker; failed it", run_id)
+            log.warning("run %s lost its worker %s; failed it", run_id, worker)
             dispatch.notify_done(run_id)
             counts["failed"] += 1
     return counts
+
+
+def _lost_message(status: str, worker: str, attempts: int, gone: bool) -> str:
+    how = "ended" if gone else "stopped responding"
+    if status == Run.QUEUED:
+        return f"the process holding the queued run ({worker}) {how} before it could execute it"
+    return f"the process executing the run ({worker}) {how} (attempt {attempts})"
 
 
 def _fail(run_id, kind: ErrorKind, message: str) -> None:
@@ -214,7 +268,8 @@ _reaper_lock = threading.Lock()
 
 
 def start_reaper() -> None:
-    """Start this process's reaper thread (a worker calls it when ready); idempotent."""
+    """Start this process's reaper thread (a worker when ready, an embedded web process when it
+    warms up); idempotent."""
     global _reaper_started
     with _reaper_lock:
         if _reaper_started:
@@ -224,10 +279,13 @@ def start_reaper() -> None:
 
 
 def _reap_forever() -> None:
-    """Reap every ``SKILL_REAPER_SECONDS``, trusting only staleness this process could observe.
+    """Reap at once, then every ``SKILL_REAPER_SECONDS``, trusting only staleness this process
+    could observe.
 
-    While the database is unreachable no heartbeat lands, so every run looks lost afterwards: the
-    reaper waits ``SKILL_LOST_AFTER_SECONDS`` of reachable database (after its start, too) first.
+    While the database is unreachable no heartbeat lands, so every run looks lost afterwards: stale
+    heartbeats count after ``SKILL_LOST_AFTER_SECONDS`` of reachable database (after the start,
+    too). Runs of a dead process of this host are reaped from the first pass (a restart after a
+    crash ends them within seconds).
     """
     reachable_since: float | None = None
     while True:
@@ -235,8 +293,8 @@ def _reap_forever() -> None:
             close_old_connections()
             connection.ensure_connection()
             reachable_since = reachable_since or time.monotonic()
-            if time.monotonic() - reachable_since >= settings.SKILL_LOST_AFTER_SECONDS:
-                reap_lost_runs()
+            trusted = time.monotonic() - reachable_since >= settings.SKILL_LOST_AFTER_SECONDS
+            reap_lost_runs(trust_heartbeats=trusted)
         except Exception:  # noqa: BLE001 - keep reaping after a database or broker hiccup
             log.warning("reaping lost runs failed", exc_info=True)
             reachable_since = None

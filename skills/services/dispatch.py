@@ -10,6 +10,7 @@ second without one.
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import logging
@@ -124,15 +125,75 @@ class EmbeddedExecutor:
         return future
 
     def submit(self, run_id, on_item=None) -> Future:
+        """Queue a run on the pool; it heartbeats while it waits (see ``invocation._holder``)."""
         from skills.services.invocation import execute_run
 
         def work():
             try:
                 return execute_run(run_id, on_item)
             finally:
+                cancellation.watch().leave(run_id)  # also when the run was cancelled while queued
                 self.slots.release()
 
-        return self.pool.submit(work)
+        cancellation.watch().enter(run_id)
+        try:
+            return self.pool.submit(work)
+        except BaseException:
+            cancellation.watch().leave(run_id)
+            raise
+
+
+class LocalChannel:
+    """The in-process channel of an embedded stream run: the skill's thread puts items, the
+    request's thread reads them. Bounded, and it never makes the skill wait: when the reader is
+    ``capacity`` items behind (a slow or vanished client), the live relay stops and the reader gets
+    the rest from the stored run once it ends (``Run.items``, in the same order)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, capacity)
+        self._items: collections.deque[dict[str, Any]] = collections.deque()
+        self._changed = threading.Condition()
+        self._ended = False
+        self.overflowed = False  # the live relay stopped; the rest is in the stored run
+        self.closed = False  # the reader went away
+
+    def put(self, item: dict[str, Any]) -> None:
+        with self._changed:
+            if self.overflowed or self.closed:
+                return
+            if len(self._items) >= self.capacity:
+                self.overflowed = True
+                self._items.clear()  # the reader re-reads them from the stored run, in order
+                log.info(
+                    "a stream client fell %s items behind; it gets the rest when the run ends", self.capacity
+                )
+            else:
+                self._items.append(item)
+            self._changed.notify()
+
+    def end(self) -> None:
+        """The run has ended (its outcome is stored): the reader stops after the queued items."""
+        with self._changed:
+            self._ended = True
+            self._changed.notify()
+
+    def close(self) -> None:
+        with self._changed:
+            self.closed = True
+            self._items.clear()
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """The live items, until the run ends; check ``overflowed`` afterwards."""
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._items or self._ended or self.overflowed)
+                if self.overflowed:
+                    self._changed.wait_for(lambda: self._ended)
+                    return
+                if not self._items:
+                    return
+                item = self._items.popleft()
+            yield item
 
 
 _executor: EmbeddedExecutor | None = None

@@ -9,7 +9,7 @@ import logging
 from django.db import connection
 from django.urls import get_resolver
 
-from skills.services import dispatch, execution
+from skills.services import cancellation, dispatch, execution
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ def warm_web_process() -> None:
     else:
         _attempt("the runtime", execution.warm_up)
         _attempt("the namespace poller", _start_namespace_poller)
+        # This process executes runs, so it also ends those of a crashed predecessor or sibling.
+        _attempt("the run reaper", cancellation.start_reaper)
 
 
 def _start_namespace_poller() -> None:

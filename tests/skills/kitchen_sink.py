@@ -156,4 +156,6 @@ def kitchen_sink(csi: Csi, input: Input) -> Output:
         return Output(action=action, result=sorted(tool.name for tool in csi.list_tools()))
     if action == "json":
         return Output(action=action, result=json.loads(input.text))
+    if action == "repeat":
+        return Output(action=action, result=input.text * int(input.payload or 1))
     raise ValueError(f"unknown action {action!r}")
