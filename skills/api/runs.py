@@ -9,11 +9,12 @@ import json
 
 from django.http import StreamingHttpResponse
 from rest_framework import serializers
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, parser_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from skills import selectors
+from skills.api.parsers import JSONParser
 from skills.api.serializers import RunSerializer
 from skills.models import Run
 from skills.services import cancellation, invocation, registry, streaming
@@ -23,10 +24,11 @@ class SubmitRunSerializer(serializers.Serializer):
     namespace = serializers.CharField(max_length=63)
     skill = serializers.CharField(max_length=63)
     tag = serializers.CharField(max_length=63, required=False, default=registry.DEFAULT_TAG)
-    input = serializers.JSONField(required=False, default=None)
+    input = serializers.JSONField(required=False, default=None, allow_null=True)
 
 
 @api_view(["POST"])
+@parser_classes([JSONParser])
 def submit(request: Request) -> Response:
     """Queue a run and answer 202 with its id and URL; poll the URL for status and output."""
     data = SubmitRunSerializer(data=request.data)

@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,10 +14,12 @@ from rest_framework.response import Response
 
 from runtime import ErrorKind
 from skills import selectors
+from skills.api.exceptions import error_body
 from skills.api.openapi import openapi_document
 from skills.api.serializers import MetadataSerializer, RunSerializer
-from skills.models import Run
+from skills.models import Run, Skill
 from skills.services import invocation, registry, streaming
+from skills.services.errors import KernelError
 
 # Skill errors that are the caller's or the skill's doing answer 400; limits and traps 500-range.
 _STATUS_FOR_ERROR = {
@@ -79,6 +82,8 @@ def message_stream(request: Request, namespace: str, name: str) -> StreamingHttp
 @api_view(["GET"])
 def list_skills(request: Request) -> Response:
     skill_type = request.query_params.get("type")
+    if skill_type is not None and skill_type not in (Skill.CHAT, Skill.PROGRAMMABLE):
+        raise KernelError(f"type must be '{Skill.CHAT}' or '{Skill.PROGRAMMABLE}', not '{skill_type}'")
     return Response([skill.qualified_name for skill in selectors.invocable_skills(request.user, skill_type)])
 
 
@@ -101,5 +106,12 @@ def openapi(request: Request) -> JsonResponse:
     return JsonResponse(openapi_document(request.build_absolute_uri("/").rstrip("/")))
 
 
+@csrf_exempt
 def health(request) -> HttpResponse:
+    """``ok`` to GET and HEAD, unauthenticated; a load balancer's probe needs no more."""
+    if request.method not in ("GET", "HEAD"):
+        message = f"method {request.method} not allowed; GET /health"
+        response = JsonResponse(error_body("method_not_allowed", message), status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
     return HttpResponse("ok", content_type="text/plain")

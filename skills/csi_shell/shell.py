@@ -37,11 +37,12 @@ from runtime.csi.types import (
 )
 from skills.csi_shell import conversions as c
 from skills.models import NamespaceGrant
-from skills.services import access, execution
+from skills.services import access, execution, invocation
 from skills.services import csi as backends
 from skills.services.errors import (
     BackendFailed,
     Forbidden,
+    InvalidInput,
     KernelError,
     NotConfiguredError,
     NotFound,
@@ -127,9 +128,9 @@ def read_body(request: Request) -> Any:
     if not raw.strip():
         raise c.BadRequest("", "the request body is empty; expected JSON")
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as error:
-        raise c.BadRequest("", f"the request body is not valid JSON: {error}") from error
+        return invocation.parse_json(raw, "the request body")  # strict: no NaN, bounded depth
+    except InvalidInput as error:
+        raise c.BadRequest("", error.message) from None
 
 
 def json_response(value: Any) -> HttpResponse:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
+from array import array
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 from django.conf import settings
@@ -14,14 +17,45 @@ from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
-from runtime import ErrorKind, RunOutcome
+from runtime import ErrorKind, Limits, RunOutcome
 from skills import telemetry
 from skills.models import NamespaceGrant, Run
 from skills.services import access, backpressure, cancellation, dispatch, execution, registry
-from skills.services.errors import InvalidInput, PayloadTooLarge
+from skills.services.errors import InvalidInput, KernelError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 ItemSink = Callable[[dict[str, Any]], None]
+
+
+# Nesting steps of the brackets: "[" and "{" one level in, "]" and "}" one out (signed bytes).
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply ``raw`` nests arrays and objects, counted without recursion, in C loops: escaped
+    backslashes and quotes out, then what lies between quotes (strings), then the brackets summed."""
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside_strings = b"".join(unescaped.split(b'"')[0::2])
+    steps = array("b", outside_strings.translate(_STEPS, _NOT_BRACKETS))
+    return max(accumulate(steps), default=0)
+
+
+def parse_json(raw: bytes, what: str = "the body") -> Any:
+    """Strict JSON: 400 for anything but RFC 8259 JSON (``NaN`` and ``Infinity`` are not), or nested
+    deeper than ``SKILL_MAX_INPUT_DEPTH`` (``json.loads`` recurses per level: 100,000 would raise
+    RecursionError, and a deep value breaks later readers too)."""
+    limit = settings.SKILL_MAX_INPUT_DEPTH
+    if raw.count(b"[") + raw.count(b"{") > limit and json_depth(raw) > limit:
+        raise InvalidInput(f"{what} is JSON nested deeper than {limit} levels")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        raise InvalidInput(f"{what} is not valid JSON: {error}") from None
 
 
 def parse_input(body: bytes) -> Any:
@@ -29,10 +63,10 @@ def parse_input(body: bytes) -> Any:
         raise PayloadTooLarge(
             f"the input is {len(body)} bytes; this kernel accepts at most {settings.SKILL_MAX_INPUT_BYTES}"
         )
-    try:
-        return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"the body is not valid JSON: {error}") from None
+    return parse_json(body or b"null")
+
+
+_IDEMPOTENCY_KEY_LENGTH = Run._meta.get_field("idempotency_key").max_length
 
 
 def submit_run(
@@ -48,6 +82,10 @@ def submit_run(
 ) -> dispatch.Submission:
     """Check access and input, store a queued Run and hand it to the executor."""
     parse_input(body)
+    if len(idempotency_key) > _IDEMPOTENCY_KEY_LENGTH:
+        raise KernelError(
+            f"the Idempotency-Key has {len(idempotency_key)} characters; at most {_IDEMPOTENCY_KEY_LENGTH}"
+        )
     namespace = access.namespace_for(user, namespace_name, NamespaceGrant.INVOKE)
     skill, version = registry.resolve(namespace, skill_name, tag)
     if idempotency_key:
@@ -66,6 +104,7 @@ def submit_run(
                     mode=mode,
                     input=body.decode(),
                     idempotency_key=idempotency_key,
+                    **_holder(),
                 )
         except IntegrityError:  # the same idempotency key, submitted concurrently
             return dispatch.Submission(
@@ -73,6 +112,25 @@ def submit_run(
             )
         handle = dispatch.dispatch(run, on_item=on_item)
     return dispatch.Submission(run, handle=handle)
+
+
+def output_limits(limits: Limits) -> Limits:
+    """``limits`` with the kernel's bounds on what a run hands back (``SKILL_MAX_OUTPUT_BYTES``,
+    ``SKILL_MAX_STREAM_ITEMS``, ``SKILL_MAX_STREAM_BYTES``): past them it ends ``output_too_large``."""
+    return dataclasses.replace(
+        limits,
+        max_output_bytes=settings.SKILL_MAX_OUTPUT_BYTES,
+        max_stream_items=settings.SKILL_MAX_STREAM_ITEMS,
+        max_stream_bytes=settings.SKILL_MAX_STREAM_BYTES,
+    )
+
+
+def _holder() -> dict[str, Any]:
+    """Embedded: this process holds the run from the start (its pool queue is in memory), so the
+    run names it and heartbeats while queued; the reaper fails it should the process die."""
+    if dispatch.is_distributed():
+        return {}
+    return {"worker": cancellation.WORKER_NAME, "heartbeat_at": timezone.now()}
 
 
 def execute_run(
@@ -107,7 +165,7 @@ def execute_run(
             try:
                 skill = execution.load(run.version)
                 csi = cancellation.guarded_csi(execution.csi_for(run.skill.namespace), cancelled)
-                limits = execution.limits_for(run.skill)
+                limits = output_limits(execution.limits_for(run.skill))
                 # hold no database connection while the skill runs (it may wait on inference)
                 dispatch.release_connection(even_unpooled=dispatch.is_distributed())
                 if skill.is_stream:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import queue
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 
-from skills.models import Run
-from skills.services import dispatch, invocation, registry
-from skills.services.errors import NotFound
-
-_DONE = object()
+from skills.models import NamespaceGrant, Run
+from skills.services import access, dispatch, invocation, registry
+from skills.services.errors import KernelError, NotFound
 
 
 def sse(event: str, data: Any) -> str:
@@ -39,34 +36,51 @@ def item_event(item: dict[str, Any]) -> str:
 def stream_run(
     user, namespace: str, name: str, body: bytes, tag: str = registry.DEFAULT_TAG
 ) -> Iterator[str]:
-    """Validate and submit now (errors other than not-found raise); return the event iterator."""
-    items: queue.Queue = queue.Queue()
+    """Validate and submit now, so that bad input, a namespace the caller may not invoke in and a
+    skill that is not a message-stream skill raise (a 4xx before the stream starts, and no run);
+    a skill that does not exist is an ``error`` event, as CONTRACTS.md has it. The event iterator."""
+    invocation.parse_input(body)
+    found = access.namespace_for(user, namespace, NamespaceGrant.INVOKE)
+    try:
+        _, version = registry.resolve(found, name, tag)
+    except NotFound as error:
+        return iter([sse("error", {"message": error.message})])
+    if version.world != "message-stream-skill":
+        raise KernelError(
+            f"skill '{namespace}/{name}' is not a message-stream skill; run it with "
+            f"POST /v1/skills/{namespace}/{name}/run"
+        )
+    items = dispatch.LocalChannel(settings.SKILL_STREAM_BUFFER_ITEMS)
     try:
         submission = invocation.submit_run(
             user, namespace, name, body, tag=tag, mode=Run.STREAM, on_item=items.put
         )
-    except NotFound as error:
+    except NotFound as error:  # the skill went away meanwhile
         return iter([sse("error", {"message": error.message})])
-    if submission.run.version.world != "message-stream-skill":
-        submission.wait(timeout=60)
-        return iter([sse("error", {"message": f"skill '{namespace}/{name}' is not a message-stream skill"})])
     if isinstance(submission.handle, dispatch.RunChannel):
         return _relayed(submission.run, submission.handle)
     if submission.handle is not None:
-        submission.handle.add_done_callback(lambda _: items.put(_DONE))
+        submission.handle.add_done_callback(lambda _: items.end())
     else:  # a replayed idempotent request: serve what the run stored
         return replay(submission.run)
     return _events(submission, items)
 
 
-def _events(submission, items: queue.Queue) -> Iterator[str]:
-    while True:
-        item = items.get()
-        if item is _DONE:
-            break
-        yield item_event(item)
+def _events(submission, items: dispatch.LocalChannel) -> Iterator[str]:
+    """Embedded mode: the items as the skill writes them; those the buffer could not hold (the
+    client fell behind) from the stored run once it has ended."""
+    sent = 0
+    try:
+        for item in items.items():
+            sent += 1
+            yield item_event(item)
+    finally:
+        items.close()
     run = submission.run
     run.refresh_from_db()
+    if items.overflowed:
+        for item in run.items[sent:]:
+            yield item_event(item)
     if run.status != Run.SUCCEEDED:
         yield sse("error", {"message": run.error_message or f"the run ended {run.status}"})
 

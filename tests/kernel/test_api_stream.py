@@ -47,6 +47,8 @@ def test_unknown_skill_is_an_error_event(alice):
     ]
 
 
-def test_programmable_skill_on_the_stream_route_is_an_error_event(alice):
-    ((name, data),) = events(stream(alice, "test/sink", {"action": "echo"}))
-    assert name == "error" and "not a message-stream skill" in data["message"]
+def test_programmable_skill_on_the_stream_route_is_400_before_the_stream(alice):
+    response = stream(alice, "test/sink", {"action": "echo"})
+    assert response.status_code == 400
+    assert "not a message-stream skill" in response.json()["error"]["message"]
+    assert not Run.objects.exists()

@@ -155,6 +155,8 @@ def test_every_function_rejects_non_json_empty_and_huge_bodies(client, settings,
     assert "not valid JSON" in error(post(client, function, b"{not json", raw=True))
     assert "empty" in error(post(client, function, b"", raw=True))
     assert post(client, function, 42).status_code == 400
+    assert "not valid JSON" in error(post(client, function, b'[{"text": NaN}]', raw=True))
+    assert "nested deeper" in error(post(client, function, b"[" * 100_000 + b"]" * 100_000, raw=True))
     settings.CSI_SHELL_MAX_BODY_BYTES = 1000
     huge = post(client, function, [{"text": "x" * 2000}])
     assert huge.status_code == 413 and "at most 1000" in error(huge)

@@ -1,8 +1,9 @@
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from skills.models import SkillVersion
+from skills.models import SkillVersion, slug
 from skills.services import registry
 from skills.services.errors import KernelError
 
@@ -17,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--tag", default=registry.DEFAULT_TAG)
 
     def handle(self, namespace, name, path, tag, **options):
+        for what, value in (("namespace", namespace), ("skill name", name)):
+            try:  # the admin's validators: get_or_create in register_version runs none
+                slug(value)
+            except ValidationError:
+                raise CommandError(f"{what} {value!r}: {slug.message}") from None
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
         try:
