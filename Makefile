@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+# A laptop over plain HTTP: the development SECRET_KEY, no HTTPS redirect, HSTS or Secure cookies
+# (kernel_site/settings_security.py). Unset, the kernel starts in production mode.
+export SKILL_KERNEL_ENV ?= development
 
 .PHONY: start setup serve test test-fast lint bench clean
 

@@ -2,10 +2,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from catalogue import views
+from catalogue.login import CatalogueLoginView
 
 urlpatterns = [
     path("", views.index, name="catalogue-index"),
-    path("login/", auth_views.LoginView.as_view(template_name="catalogue/login.html"), name="login"),
+    path("login/", CatalogueLoginView.as_view(), name="login"),  # throttled, with a second factor
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
     path("activity/", views.activity, name="catalogue-activity"),
     path("runs/", views.run_list, name="catalogue-runs"),

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from catalogue.forms import RunFilterForm
 from skills import selectors
 from skills.models import NamespaceGrant, Run, Skill
 from skills.services import access, invocation, streaming
-from skills.services.errors import KernelError, NotFound
+from skills.services.errors import KernelError, NotFound, PayloadTooLarge
 
 ERROR_EXPLANATIONS = {
     "invalid_input": "The skill rejected the input. Check it against the input schema above.",
@@ -31,6 +32,7 @@ ERROR_EXPLANATIONS = {
     "trap": "The component crashed (a bug in the skill or its toolchain).",
     "timeout": "The run took longer than its time limit and was stopped.",
     "memory_exhausted": "The run used more memory than its limit allows.",
+    "output_too_large": "The skill's output (or its stream) was larger than this kernel's limit.",
     "worker_lost": "The worker executing the run disappeared; try again.",
     "cancelled": "The run was cancelled.",
     "unavailable": "The kernel is at capacity; try again in a moment.",
@@ -116,12 +118,24 @@ def _error_json(kind: str, message: str, status: int, run: Run | None = None) ->
     return JsonResponse(body, status=status)
 
 
+def _body(request) -> bytes:
+    """The try-it input as the API reads it (``invocation.parse_input``): a body over Django's
+    upload limit is the API's 413, not Django's HTML 400 page."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise PayloadTooLarge(
+            f"the input is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; this kernel accepts "
+            f"at most {settings.SKILL_MAX_INPUT_BYTES}"
+        ) from None
+
+
 @login_required
 @require_POST
 def try_run(request, namespace: str, name: str):
     """Invoke a programmable skill for the logged-in user; answers JSON for the page's script."""
     try:
-        submission = invocation.submit_run(request.user, namespace, name, request.body)
+        submission = invocation.submit_run(request.user, namespace, name, _body(request))
     except KernelError as error:
         return _error_json(error.kind, error.message, error.status)
     finished = submission.wait(settings.SKILL_SYNC_WAIT_SECONDS)
@@ -149,7 +163,7 @@ def try_run(request, namespace: str, name: str):
 def try_stream(request, namespace: str, name: str):
     """The message-stream route of the API, authenticated by the session (for the page's script)."""
     try:
-        events = streaming.stream_run(request.user, namespace, name, request.body)
+        events = streaming.stream_run(request.user, namespace, name, _body(request))
     except KernelError as error:
         events = iter([streaming.sse("error", {"message": error.message, "kind": error.kind})])
     response = StreamingHttpResponse(events, content_type="text/event-stream")

@@ -13,7 +13,7 @@ from kernel_site.env import envbool, envfloat, envint, envlist, envstr
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(envstr("SKILL_KERNEL_DATA", str(BASE_DIR / "var")))
 
-SECRET_KEY = envstr("SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+# SECRET_KEY, HTTPS, cookies and the CSP: kernel_site/settings_security.py (production vs laptop).
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kernel_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,6 +129,7 @@ LOGIN_URL = "/admin/login/"
 SKILL_TIMEOUT_SECONDS = envfloat("SKILL_TIMEOUT_SECONDS", 30.0)
 SKILL_MEMORY_MB = envint("SKILL_MEMORY_MB", 512)
 SKILL_MAX_INPUT_BYTES = envint("SKILL_MAX_INPUT_BYTES", 1024 * 1024)
+SKILL_MAX_INPUT_DEPTH = envint("SKILL_MAX_INPUT_DEPTH", 512)  # JSON nesting levels
 SKILL_EXECUTOR_THREADS = envint("SKILL_EXECUTOR_THREADS", 8)
 SKILL_EXECUTOR_QUEUE = envint("SKILL_EXECUTOR_QUEUE", 64)
 SKILL_CACHE_MB = envint("SKILL_CACHE_MB", 1024)
@@ -180,6 +182,8 @@ LOGGING = {
 # -- Areas with settings of their own (each file documents its variables) -----------------------
 from kernel_site.settings_csi import *  # noqa: E402,F403
 from kernel_site.settings_distributed import *  # noqa: E402,F403
+from kernel_site.settings_limits import *  # noqa: E402,F403
+from kernel_site.settings_security import *  # noqa: E402,F403
 from kernel_site.settings_sources import *  # noqa: E402,F403
 from kernel_site.settings_telemetry import *  # noqa: E402,F403
 from kernel_site.settings_ui import *  # noqa: E402,F403

@@ -13,6 +13,7 @@ _cache = Path(os.environ.get("SKILL_KERNEL_CACHE", Path.home() / ".cache" / "ski
 os.environ.setdefault("SKILL_KERNEL_DATA", tempfile.mkdtemp(prefix="skill-kernel-test-"))
 os.environ.setdefault("ARTIFACT_ROOT", str(_cache / "test-storage"))
 os.environ.setdefault("SKILL_TIMEOUT_SECONDS", "5")
+os.environ.setdefault("SKILL_KERNEL_ENV", "development")  # live servers and clusters speak plain HTTP
 os.environ.setdefault("SKILL_MEMORY_MB", "128")
 
 from kernel_site.settings import *  # noqa: E402,F403

@@ -345,3 +345,24 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.prefix}…) of {self.user}"
+
+
+class LoginFailure(models.Model):
+    """A wrong password at the catalogue's or the admin's login (skills/services/logins.py).
+
+    Recent rows lock the account or the client address out; the database holds them so that every
+    web process of a cluster counts the same. Rows older than the lockout window are deleted.
+    """
+
+    username = models.CharField(max_length=150, help_text="As typed, lower-cased; need not exist")
+    address = models.CharField(max_length=64, blank=True, help_text="IPv4 address or IPv6 /64 network")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_failure_by_username"),
+            models.Index(fields=["address", "at"], name="login_failure_by_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address or '?'} at {self.at:%Y-%m-%d %H:%M:%S}"

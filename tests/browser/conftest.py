@@ -42,11 +42,20 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, live_server):
+    """A browser tab; at the end, the test fails if the Content-Security-Policy blocked anything."""
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
+    blocked: list[str] = []
+
+    def csp_report(message) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    page.on("console", csp_report)
     yield page
     context.close()
+    assert not blocked, blocked  # an inline script or style on a page (kernel_site/security.py)
 
 
 def shot(page, name: str) -> None:

@@ -23,6 +23,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 VENV_BIN = Path(sys.executable).parent
+# Its processes (and the benchmarks') speak plain HTTP on loopback: the laptop mode, not production.
+os.environ.setdefault("SKILL_KERNEL_ENV", "development")
 
 
 def free_port() -> int:

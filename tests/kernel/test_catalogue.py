@@ -116,7 +116,7 @@ def test_type_filter(viewer):
 def test_skill_page_schema_tables_example_snippets_and_versions(viewer):
     page = viewer.get("/skills/test/sink/").content.decode()
     assert '<table class="schema">' in page
-    assert '<code style="padding-left: 0.2em" class="depth-0">action</code>' in page
+    assert '<code class="depth-0">action</code>' in page
     assert "Example input" in page and "&quot;action&quot;: &quot;text&quot;" in page
     assert "curl -X POST http://testserver/v1/skills/test/sink/run" in page
     assert "requests.post(" in page
@@ -296,7 +296,7 @@ def test_run_page_shows_input_output_and_the_span_waterfall(invoker, kernel):
         attributes={"gen_ai.request.model": "tiny"},
     )
     page = invoker.get(f"/runs/{run.id}/").content.decode()
-    assert "margin-left: 50.0%; width: 25.0%" in page
+    assert '<rect class="span-bar" x="50.0" width="25.0"' in page
     assert "gen_ai.request.model" in page and "csi.chat" in page
 
 
