@@ -1,7 +1,8 @@
 """``manage.py reap_runs [--every SECONDS]``: end the runs of lost workers (cron or a sidecar).
 
-Every Celery worker already runs this reaper in a thread; the command is for deployments that
-prefer an external schedule, and for an embedded kernel restarted after a crash.
+Every Celery worker and every embedded web process already runs this reaper in a thread (a
+restarted embedded kernel ends its crashed predecessor's runs within seconds); the command is for
+deployments that prefer an external schedule.
 """
 
 from __future__ import annotations
