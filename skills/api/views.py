@@ -30,6 +30,7 @@ _STATUS_FOR_ERROR = {
     ErrorKind.TIMEOUT.value: 504,
     ErrorKind.MEMORY_EXHAUSTED.value: 500,
     ErrorKind.WORKER_LOST.value: 500,
+    ErrorKind.OUTPUT_TOO_LARGE.value: 500,
     ErrorKind.UNAVAILABLE.value: 503,
     ErrorKind.CANCELLED.value: 409,
 }
