@@ -62,6 +62,7 @@ from benchmarks.fast_compile import INPUTS, compile_ratio, run_ratio, spin_ratio
 from runtime import Runtime  # noqa: E402
 from tests.distributed.cluster import free_port, start_gunicorn  # noqa: E402
 from tests.support.components import fresh_copy  # noqa: E402
+from tests.support.deploy import git  # noqa: E402
 from tests.support.oci_registry import TestRegistry, missing_tools  # noqa: E402
 
 TARGET_SECONDS = 10.0
@@ -98,15 +99,6 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float | None = None, 
         if time.monotonic() > deadline:
             raise BenchmarkError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def commit(repo: Path, files: dict[str, str]) -> None:

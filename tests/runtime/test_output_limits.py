@@ -11,26 +11,13 @@ import time
 
 import pytest
 
-from runtime import Csi, ErrorKind, Limits, Runtime
+from runtime import Csi, ErrorKind, Limits
 from runtime.limits import WASMTIME_MAX_LIST_BYTES
-from tests.runtime.test_engine import _load
+from tests.runtime.test_engine import runtime as runtime  # noqa: F401 - the module's fixtures
+from tests.runtime.test_engine import sink as sink  # noqa: F401
+from tests.runtime.test_engine import streamer as streamer  # noqa: F401
 
 BIG = Limits(timeout=30, memory_bytes=1024 * 1024 * 1024)  # room for a skill to build 100 MB
-
-
-@pytest.fixture(scope="module")
-def runtime() -> Runtime:
-    return Runtime()
-
-
-@pytest.fixture(scope="module")
-def sink(runtime, skill_wasm):
-    return _load(runtime, skill_wasm["kitchen_sink"])
-
-
-@pytest.fixture(scope="module")
-def streamer(runtime, skill_wasm):
-    return _load(runtime, skill_wasm["stream_skill"])
 
 
 def repeat(runtime, sink, size: int, limits: Limits = BIG):
