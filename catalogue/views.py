@@ -20,13 +20,13 @@ from django.views.decorators.http import require_POST
 
 from catalogue import charts, schema
 from catalogue.forms import RunFilterForm
-from skills import selectors
+from skills import selectors, telemetry
 from skills.models import NamespaceGrant, Run, Skill
-from skills.services import access, invocation, streaming
+from skills.services import access, invocation, streaming, validation
 from skills.services.errors import KernelError, NotFound, PayloadTooLarge
 
 ERROR_EXPLANATIONS = {
-    "invalid_input": "The skill rejected the input. Check it against the input schema above.",
+    "invalid_input": "The skill rejected the input; its message says why.",
     "internal": "The skill raised an error while running. The message comes from the skill itself.",
     "csi_error": "A call from the skill to the kernel (inference, documents, tools...) failed.",
     "trap": "The component crashed (a bug in the skill or its toolchain).",
@@ -78,7 +78,7 @@ def skill_detail(request, namespace: str, name: str):
     tagged = {tag: version for version in versions for tag in version.tag_names}
     latest = tagged.get("latest") or next(iter(tagged.values()), None)
     example = schema.example(latest.input_schema) if latest else None
-    example_json = json.dumps(example, indent=2) if example is not None else "{}"
+    example_json = json.dumps(example, indent=2, ensure_ascii=False) if example is not None else "{}"
     base_url = request.build_absolute_uri("/").rstrip("/")
     is_stream = latest is not None and latest.skill_type == Skill.CHAT
     endpoint = "message-stream" if is_stream else "run"
@@ -95,7 +95,7 @@ def skill_detail(request, namespace: str, name: str):
             "output_rows": schema.rows(latest.output_schema) if latest else [],
             "form_root": schema.form_fields(latest.input_schema) if latest else None,
             "example_json": example_json,
-            "example_compact": json.dumps(example) if example is not None else "{}",
+            "example_compact": json.dumps(example, ensure_ascii=False) if example is not None else "{}",
             "base_url": base_url,
             "endpoint": endpoint,
             "can_invoke": access.can(request.user, skill.namespace, NamespaceGrant.INVOKE),
@@ -108,11 +108,22 @@ def skill_detail(request, namespace: str, name: str):
     )
 
 
-def _error_json(kind: str, message: str, status: int, run: Run | None = None) -> JsonResponse:
-    body = {
-        "status": "failed",
-        "error": {"kind": kind, "message": message, "explanation": ERROR_EXPLANATIONS.get(kind, "")},
-    }
+REJECTED_EXPLANATION = "The input does not match the skill's input schema (above); no run was started."
+
+
+def _error_json(
+    kind: str, message: str, status: int, run: Run | None = None, extra: dict | None = None
+) -> JsonResponse:
+    """The try-it error: like the API's, with an explanation; a skill's own message is trimmed to
+    its meaningful line, the full text in ``detail``; rejected input lists its field ``errors``."""
+    summary = validation.trim_message(message)
+    error = {"kind": kind, "message": summary, "explanation": ERROR_EXPLANATIONS.get(kind, "")}
+    if summary != message:
+        error["detail"] = message
+    if extra:
+        error |= extra
+        error["explanation"] = REJECTED_EXPLANATION
+    body = {"status": "failed", "error": error}
     if run is not None:
         body |= {"run_id": str(run.id), "run_url": reverse("catalogue-run", args=[run.id])}
     return JsonResponse(body, status=status)
@@ -137,7 +148,7 @@ def try_run(request, namespace: str, name: str):
     try:
         submission = invocation.submit_run(request.user, namespace, name, _body(request))
     except KernelError as error:
-        return _error_json(error.kind, error.message, error.status)
+        return _error_json(error.kind, error.message, error.status, extra=getattr(error, "extra", None))
     finished = submission.wait(settings.SKILL_SYNC_WAIT_SECONDS)
     run = submission.run
     if not finished:
@@ -165,7 +176,8 @@ def try_stream(request, namespace: str, name: str):
     try:
         events = streaming.stream_run(request.user, namespace, name, _body(request))
     except KernelError as error:
-        events = iter([streaming.sse("error", {"message": error.message, "kind": error.kind})])
+        failure = {"message": error.message, "kind": error.kind} | getattr(error, "extra", {})
+        events = iter([streaming.sse("error", failure)])
     response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -206,7 +218,8 @@ def _without(request, key: str) -> str:
 
 
 def _waterfall(run: Run, spans: list) -> list[dict]:
-    """Each span with its depth, left offset and width as percentages of the whole trace."""
+    """Each span with its readable name, depth, start (ms into the trace), and left offset and
+    width as percentages of the whole trace; its attributes are formatted by the template."""
     if not spans:
         return []
     start = min(s.start_time for s in spans)
@@ -225,14 +238,15 @@ def _waterfall(run: Run, spans: list) -> list[dict]:
     for span in spans:
         offset = (span.start_time - start).total_seconds() / total * 100
         width = max((span.end_time - span.start_time).total_seconds() / total * 100, 0.4)
-        attributes = span.attributes if isinstance(span.attributes, dict) else {}
         rows.append(
             {
                 "span": span,
+                "name": telemetry.readable_span_name(span.name),  # spans stored before the renaming
                 "depth": depth(span),
                 "offset": round(min(offset, 99.6), 2),
                 "width": round(min(width, 100 - min(offset, 99.6)), 2),
-                "attributes": sorted(attributes.items())[:12],
+                "start_ms": (span.start_time - start).total_seconds() * 1000,
+                "attributes": span.attributes if isinstance(span.attributes, dict) else {},
                 "failed": span.status == "error",
             }
         )
@@ -255,12 +269,36 @@ def run_detail(request, run_id):
             "output_pretty": _pretty(run.output),
             "message": "".join(i.get("text", "") for i in run.items if i.get("type") == "append"),
             "payload": next((i.get("payload") for i in run.items if i.get("type") == "end"), None),
-            "explanation": ERROR_EXPLANATIONS.get(run.error_kind, ""),
+            **_run_error(run),
             "waterfall": _waterfall(run, spans),
             "queue_ms": _ms(run.queued_at, run.started_at),
             "total_ms": _ms(run.queued_at, run.finished_at),
         },
     )
+
+
+def _run_error(run: Run) -> dict:
+    """The run page's error block: the skill's message trimmed to its meaningful line (the full
+    text behind a toggle), and for rejected input the schema of the version that ran."""
+    summary = validation.trim_message(run.error_message)
+    context = {
+        "error_summary": summary,
+        "error_detail": run.error_message if summary != run.error_message else "",
+        "explanation": ERROR_EXPLANATIONS.get(run.error_kind, ""),
+        "error_schema_rows": [],
+    }
+    if run.error_kind == "invalid_input":
+        if run.version.input_schema:
+            context["explanation"] = (
+                "The skill rejected the input. Compare it with this version's input schema below."
+            )
+            context["error_schema_rows"] = schema.rows(run.version.input_schema)
+        else:
+            context["explanation"] = (
+                "The skill rejected the input. This version declares no input schema; "
+                "the message is all it says."
+            )
+    return context
 
 
 def _ms(start, end) -> float | None:

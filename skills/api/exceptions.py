@@ -43,7 +43,9 @@ def too_large_message() -> str:
 
 def handler(exc, context):
     if isinstance(exc, KernelError):
-        response = Response(error_body(exc.kind, exc.message), status=exc.status)
+        body = error_body(exc.kind, exc.message)
+        body["error"] |= getattr(exc, "extra", {})  # e.g. the field errors of rejected input
+        response = Response(body, status=exc.status)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
         return response

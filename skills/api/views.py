@@ -18,7 +18,7 @@ from skills.api.exceptions import error_body
 from skills.api.openapi import openapi_document
 from skills.api.serializers import MetadataSerializer, RunSerializer
 from skills.models import Run, Skill
-from skills.services import invocation, registry, streaming
+from skills.services import invocation, registry, streaming, validation
 from skills.services.errors import KernelError
 
 # Skill errors that are the caller's or the skill's doing answer 400; limits and traps 500-range.
@@ -46,13 +46,10 @@ def _run_response(run: Run, request: Request) -> Response:
         return Response(json.loads(run.output) if run.output else None, headers=headers)
     if run.status in (Run.FAILED, Run.CANCELLED):
         status = _STATUS_FOR_ERROR.get(run.error_kind, 500)
-        body = {
-            "error": {
-                "kind": run.error_kind or run.status,
-                "message": run.error_message,
-                "run_id": str(run.id),
-            }
-        }
+        message = validation.trim_message(run.error_message)  # a traceback's last meaningful line
+        body = {"error": {"kind": run.error_kind or run.status, "message": message, "run_id": str(run.id)}}
+        if message != run.error_message:
+            body["error"]["detail"] = run.error_message  # the skill's full text
         return Response(body, status=status, headers=headers)
     return Response(RunSerializer(run, context={"request": request}).data, status=202, headers=headers)
 

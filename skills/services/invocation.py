@@ -20,7 +20,7 @@ from django.utils import timezone
 from runtime import ErrorKind, Limits, RunOutcome
 from skills import telemetry
 from skills.models import NamespaceGrant, Run
-from skills.services import access, backpressure, cancellation, dispatch, execution, registry
+from skills.services import access, backpressure, cancellation, dispatch, execution, registry, validation
 from skills.services.errors import InvalidInput, KernelError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,11 @@ def submit_run(
     idempotency_key: str = "",
     on_item: ItemSink | None = None,
 ) -> dispatch.Submission:
-    """Check access and input, store a queued Run and hand it to the executor."""
-    parse_input(body)
+    """Check access and input, store a queued Run and hand it to the executor.
+
+    Input that is not JSON, or that does not match the version's input schema, raises
+    ``InvalidInput`` before any run exists (it was never accepted)."""
+    value = parse_input(body)
     if len(idempotency_key) > _IDEMPOTENCY_KEY_LENGTH:
         raise KernelError(
             f"the Idempotency-Key has {len(idempotency_key)} characters; at most {_IDEMPOTENCY_KEY_LENGTH}"
@@ -92,6 +95,7 @@ def submit_run(
         existing = Run.objects.filter(caller=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return dispatch.Submission(existing, handle=None, replayed=True)
+    validation.check_input(version.input_schema, value)
     with dispatch.capacity():  # raises Unavailable before any row exists when the kernel is full
         try:
             with transaction.atomic():

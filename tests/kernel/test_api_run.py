@@ -30,7 +30,7 @@ def test_success_returns_the_output_and_stores_the_run(alice):
     ("body", "status", "kind", "message"),
     [
         ({"action": "raise", "text": "out of cheese"}, 400, "internal", "out of cheese"),
-        ({"no_action": 1}, 400, "invalid_input", "Field required"),
+        ({"action": "nope"}, 400, "internal", "unknown action 'nope'"),  # schema-invalid input: no run
         ({"action": "loop"}, 504, "timeout", "time limit of 1 s"),
         ({"action": "alloc"}, 500, "memory_exhausted", "memory limit of 64 MiB"),
         ({"action": "complete"}, 502, "csi_error", "inference is not configured on this kernel"),

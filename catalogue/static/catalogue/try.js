@@ -72,12 +72,25 @@
     ["stream-message", "result-output", "result-error", "result-link"].forEach((id) => show(id, false));
     $("stream-message").textContent = "";
   }
-  function showError(kind, message, explanation) {
+  function showError(kind, message, explanation, error) {
     show("result-error", true);
     $("result-title").textContent = "Error";
     $("error-kind").textContent = kind;
-    $("error-message").textContent = message || "";
+    const fields = (error && error.errors) || [];
+    // Field errors are listed one per line (and marked on the form), not as one long message.
+    $("error-message").textContent = fields.length ? "The input does not match the input schema:" : message || "";
+    $("error-fields").replaceChildren(...fields.map((f) => {
+      const li = document.createElement("li");
+      const path = document.createElement("code");
+      path.textContent = f.path;
+      li.append(path, `: ${f.message}`);
+      return li;
+    }));
+    show("error-fields", fields.length > 0);
+    $("error-detail-text").textContent = (error && error.detail) || "";
+    show("error-detail", Boolean(error && error.detail));
     $("error-explanation").textContent = explanation || "";
+    markFields(fields);
   }
   function link(url) {
     if (!url) return;
@@ -90,7 +103,7 @@
       method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body,
     });
     const data = await response.json();
-    if (data.error) { showError(data.error.kind, data.error.message, data.error.explanation); }
+    if (data.error) { showError(data.error.kind, data.error.message, data.error.explanation, data.error); }
     else if (response.status === 202) { $("result-title").textContent = "Still running"; }
     else {
       $("result-title").textContent = `Output (${data.duration_ms.toFixed(1)} ms)`;
@@ -126,13 +139,49 @@
             show("result-output", true);
           }
         } else if (event === "reasoning") message.textContent += "";
-        else if (event === "error") showError(data.kind || "error", data.message, "The stream ended with an error.");
+        else if (event === "error") showError(data.kind || "error", data.message, "The stream ended with an error.", data);
       }
+    }
+  }
+
+  // The generated field at an error's location (keys and list indexes), or null: the nearest
+  // field that exists when the error is about something inside it (or the form is raw JSON).
+  function fieldAt(location) {
+    let el = root();
+    if (!el || $("raw-toggle").checked) return null;
+    for (const step of location) {
+      let next = null;
+      if (el.dataset.kind === "object") next = childFields(el).find((c) => c.dataset.key === String(step)) || null;
+      else if (el.dataset.kind === "array" && typeof step === "number") {
+        const row = el.querySelector(":scope > .items").children[step];
+        next = row ? row.querySelector("[data-kind]") : null;
+      }
+      if (!next) break;
+      el = next;
+    }
+    return el === root() && location.length ? null : el;
+  }
+  function clearMarks() {
+    form.querySelectorAll(".field-error").forEach((el) => el.remove());
+    form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+  }
+  function markFields(fields) {
+    clearMarks();
+    for (const f of fields) {
+      const el = fieldAt(f.location || []);
+      if (!el) continue;
+      el.classList.add("invalid");
+      const note = document.createElement("p");
+      note.className = "field-error";
+      note.textContent = f.location && f.location.length ? f.message : `${f.path}: ${f.message}`;
+      const legend = el.querySelector(":scope > legend, :scope > label");
+      if (legend) legend.after(note); else el.prepend(note);
     }
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    clearMarks();
     reset();
     let body;
     try {
