@@ -9,18 +9,20 @@ from skills.models import NamespaceGrant, Run
 from skills.services import access
 
 
+def _utc_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput({"placeholder": "2026-12-03 13:05", "class": "when-input"}, "%Y-%m-%d %H:%M")
+
+
 class RunFilterForm(forms.Form):
     namespace = forms.ChoiceField(required=False)
     skill = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "namespace/name"}))
     version = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "digest prefix"}))
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *Run.STATUSES])
     caller = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "username"}))
-    since = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="From"
-    )
-    until = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="To"
-    )
+    # Plain text in the format the pages show, not type=datetime-local: that renders in the
+    # browser's locale (mm/dd/yyyy, hh:mm AM) and hides that the times are UTC.
+    since = forms.DateTimeField(required=False, widget=_utc_input(), label="From (UTC)")
+    until = forms.DateTimeField(required=False, widget=_utc_input(), label="To (UTC)")
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)

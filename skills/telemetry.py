@@ -1,7 +1,8 @@
 """OpenTelemetry for runs: one trace per run, exported where the settings say and stored with the run.
 
 The trace of a run: the request span (Django instrumentation; it continues an incoming W3C
-``traceparent``), ``skill.execute`` (:func:`run_span`, on the executing thread) and one span per
+``traceparent``; named ``POST /v1/skills/{namespace}/{name}/run`` by :func:`name_request_span`),
+``skill.execute`` (:func:`run_span`, on the executing thread) and one span per
 CSI call (:func:`observe_csi`, the runtime's ``Csi.observe`` hook; inference spans follow the
 OpenTelemetry GenAI semantic conventions).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -451,13 +453,48 @@ def _instrument(tracer_provider: TracerProvider) -> None:
 
     set_global_response_propagator(TraceResponsePropagator())  # W3C traceresponse header
     DjangoInstrumentor().instrument(
-        tracer_provider=tracer_provider, excluded_urls="/health$,/metrics$,/static/,/favicon.ico"
+        tracer_provider=tracer_provider,
+        excluded_urls="/health$,/metrics$,/static/,/favicon.ico",
+        response_hook=name_request_span,
     )
     try:
         from opentelemetry.instrumentation.celery import CeleryInstrumentor
     except ImportError:  # optional: without it, tasks carry inject_context() headers themselves
         return
     CeleryInstrumentor().instrument(tracer_provider=tracer_provider)
+
+
+_PATH_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")  # <str:namespace>, <name>
+_REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")  # re_path's (?P<app_label>...)
+
+
+def route_template(route: str) -> str:
+    """A Django route as the HTTP semantic conventions' ``http.route``: ``/v1/skills/{namespace}/{name}/run``.
+
+    Django's instrumentation uses the raw pattern (``v1/skills/<str:namespace>/<str:name>/run``);
+    the conventions, and every trace viewer, expect a path from the root with ``{param}`` holes.
+    """
+    template = _PATH_CONVERTER.sub(r"{\1}", _REGEX_GROUP.sub(r"{\1}", route))
+    return "/" + template.strip("^$").lstrip("/")
+
+
+_RAW_ROUTE_NAME = re.compile(r"^([A-Z]+) ([^/ ][^ ]*)$")  # "POST v1/skills/<str:namespace>/..."
+
+
+def readable_span_name(name: str) -> str:
+    """A stored span name as :func:`name_request_span` names spans now (older rows hold the raw route)."""
+    match = _RAW_ROUTE_NAME.match(name)
+    return f"{match[1]} {route_template(match[2])}" if match else name
+
+
+def name_request_span(span: trace.Span, request, response) -> None:
+    """The Django instrumentation's response hook: name the request span ``{method} {http.route}``."""
+    route = getattr(getattr(request, "resolver_match", None), "route", None)
+    if not route or not span.is_recording():
+        return
+    template = route_template(route)
+    span.update_name(f"{request.method} {template}")
+    span.set_attribute("http.route", template)
 
 
 def _connect_signals() -> None:

@@ -206,6 +206,7 @@ def test_open_a_run_and_its_trace(page, kernel):
     page.click("#result-link a")
     page.wait_for_selector(".waterfall")
     assert page.locator(".span-row").count() == expected
+    page.locator("details.span-row", has_text="chat tiny").locator("summary").click()  # attributes: closed
     assert "gen_ai.request.model" in page.locator(".waterfall").inner_text()
     shot(page, "07-run")
 

@@ -73,11 +73,12 @@ def test_a_run_that_calls_inference_chunking_and_a_tool_is_one_trace_per_run(ali
         assert run.trace_id and answer["X-Trace-Id"] == run.trace_id
         trace_ids.add(run.trace_id)
         spans = trace_of(exported, run.trace_id)
-        root = spans["POST v1/skills/<str:namespace>/<str:name>/run"]
+        root = spans["POST /v1/skills/{namespace}/{name}/run"]
         execute = spans["skill.execute"]
         csi = spans[csi_span_names[action]]
         assert len(spans) == 3, sorted(spans)
         assert root.parent is None and root.kind.name == "SERVER"
+        assert root.attributes["http.route"] == "/v1/skills/{namespace}/{name}/run"  # semconv, not Django's
         assert execute.parent.span_id == root.context.span_id
         assert csi.parent.span_id == execute.context.span_id and csi.kind.name == "CLIENT"
         assert root.start_time <= execute.start_time <= csi.start_time <= csi.end_time <= execute.end_time
@@ -158,7 +159,7 @@ def test_an_incoming_traceparent_continues_the_callers_trace(alice, exported):
     run = Run.objects.get(pk=answer["X-Run-Id"])
     assert run.trace_id == trace_id
     spans = trace_of(exported, trace_id)
-    root = spans["POST v1/skills/<str:namespace>/<str:name>/run"]
+    root = spans["POST /v1/skills/{namespace}/{name}/run"]
     assert root.parent.span_id == int(parent, 16) and root.parent.is_remote
     assert spans["skill.execute"].parent.span_id == root.context.span_id
 
@@ -174,7 +175,7 @@ def test_unsampled_runs_are_not_exported_but_failed_ones_keep_their_trace(alice,
     assert exported.get_finished_spans() == ()
     assert not Span.objects.filter(run_id=ok["X-Run-Id"]).exists()
     stored = {span.name: span for span in Span.objects.filter(run_id=failed["X-Run-Id"])}
-    assert set(stored) == {"POST v1/skills/<str:namespace>/<str:name>/run", "skill.execute"}
+    assert set(stored) == {"POST /v1/skills/{namespace}/{name}/run", "skill.execute"}
     assert stored["skill.execute"].status == "error" and "boom" in stored["skill.execute"].status_message
     assert stored["skill.execute"].attributes["error.type"] == "internal"
 

@@ -93,7 +93,7 @@ def test_the_collector_receives_the_same_spans_that_are_stored_with_the_run(alic
         set(received)
         == set(stored)
         == {
-            "POST v1/skills/<str:namespace>/<str:name>/run",
+            "POST /v1/skills/{namespace}/{name}/run",
             "skill.execute",
             "csi select_language",
         }
