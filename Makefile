@@ -12,22 +12,24 @@ export SKILL_KERNEL_ENV ?= development
 .PHONY: start setup serve test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing the Python dependencies into $(VENV) ..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
 
 setup: $(STAMP)
-	$(BIN)/python manage.py quickstart
-	$(BIN)/python manage.py collectstatic --noinput -v 0
+	@$(BIN)/python manage.py collectstatic --noinput -v 0
+	@$(BIN)/python manage.py quickstart --url http://$(HOST):$(PORT) $(QUICKSTART_FLAGS)
 
 ## Set up everything (venv, database, admin user + token, example skills) and start the kernel.
 start: setup serve
+start: QUICKSTART_FLAGS = --no-summary  # serve prints the block once ready
 
+## Serve; once ready, repeats the block of `quickstart` (URL, login, token, a curl): kernel_site/gunicorn_conf.py
 serve: $(STAMP)
-	@echo "Skill Kernel on http://$(HOST):$(PORT)/  (admin: /admin/, API: /v1/skills, docs: /openapi.json)"
-	$(BIN)/gunicorn kernel_site.wsgi --bind $(HOST):$(PORT) --worker-class gthread --workers 1 \
-		--threads $${WEB_THREADS:-32} --timeout 0 --access-logfile -
+	@$(BIN)/gunicorn kernel_site.wsgi --config python:kernel_site.gunicorn_conf --bind $(HOST):$(PORT) \
+		--worker-class gthread --workers 1 --threads $${WEB_THREADS:-32} --timeout 0 --access-logfile -
 
 ## Install what the tests need (system services, browser, Python packages) and run the whole suite.
 test:

@@ -164,33 +164,50 @@ class Field:
         return str(self.default)
 
 
+_NO_VALUE = object()
+
+
 def form_fields(schema: Any) -> Field | None:
-    """The root field of the try-it form, or None when the schema is not an object we can render."""
+    """The root field of the try-it form, or None when the schema is not an object we can render.
+
+    The fields start filled with :func:`example`, so the form runs as it is on first use."""
     if not isinstance(schema, dict):
         return None
     root = _resolve(schema, schema)
     if root.get("type") != "object" and "properties" not in root:
         return None
-    return _field("", "input", root, schema, True, 0)
+    return _field("", "input", root, schema, True, 0, example(schema))
 
 
-def _field(key: str, label: str, schema: dict, root: dict, required: bool, depth: int) -> Field:
+def _field(
+    key: str, label: str, schema: dict, root: dict, required: bool, depth: int, value: Any = _NO_VALUE
+) -> Field:
     description = schema.get("description", "") or ""
+    scalar_value = value is not _NO_VALUE and not isinstance(value, (dict, list))
     base = {
         "key": key,
         "label": label,
         "required": required,
         "description": description,
-        "default": schema.get("default"),
-        "has_default": "default" in schema,
+        "default": value if scalar_value else schema.get("default"),
+        "has_default": scalar_value or "default" in schema,
     }
     kind = schema.get("type")
     if schema.get("enum"):
         return Field(kind="enum", choices=list(schema["enum"]), **base)
     if (kind == "object" or "properties" in schema) and schema.get("properties") and depth < MAX_DEPTH:
         required_names = set(schema.get("required", []))
+        values = value if isinstance(value, dict) else {}
         children = [
-            _field(name, name, _resolve(child, root), root, name in required_names, depth + 1)
+            _field(
+                name,
+                name,
+                _resolve(child, root),
+                root,
+                name in required_names,
+                depth + 1,
+                values.get(name, _NO_VALUE),
+            )
             for name, child in schema["properties"].items()
         ]
         return Field(kind="object", children=children, **base)

@@ -203,9 +203,7 @@ def add_to_linker(root: Any, version: str = VERSION, ids: ResourceIds = RESOURCE
     """Link the 0.4 interfaces under ``version`` (0.5.0 reuses them with its own resource ids)."""
     c.add_shared_interfaces(root, version)
     with root.add_instance(f"{c.PACKAGE}/inference@{version}") as instance:
-        instance.add_resource(
-            "completion-stream", wc.ResourceType.host(ids.completion_stream), c.drop_stream
-        )
+        instance.add_resource("completion-stream", wc.ResourceType.host(ids.completion_stream), c.drop_stream)
         instance.add_resource("chat-stream", wc.ResourceType.host(ids.chat_stream), c.drop_stream)
         instance.add_func("complete", c.host(_complete))
         instance.add_func("chat", c.host(_chat))
