@@ -5,8 +5,10 @@ Both logins, with and without the second factor, are throttled (catalogue/login.
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
+from django.urls import reverse
 from django_otp.admin import OTPAdminAuthenticationForm
 
 from catalogue.login import CodeShapePicksDevice, PasswordLoginForm, ThrottledLoginMixin, throttled
@@ -21,7 +23,7 @@ class KernelAdminSite(admin.AdminSite):
 
     site_header = "Skill Kernel admin"
     site_title = "Skill Kernel admin"
-    index_title = "Operate skills, namespaces and tokens"
+    index_title = "Operate skills, namespaces, runs and access"
     site_url = "/"
 
     @property
@@ -37,10 +39,93 @@ class KernelAdminSite(admin.AdminSite):
         form = (getattr(response, "context_data", None) or {}).get("form")
         return throttled(response, form)
 
+    def get_app_list(self, request, app_label=None):
+        """The index and the sidebar grouped by what an operator does, not by Django app.
+
+        An app's own page (``/admin/skills/``) keeps Django's list of that app, with human labels.
+        """
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            for model in app["models"]:
+                model["name"] = MODEL_LABELS.get(_key(model["model"]), model["name"])
+                if _key(model["model"]) == "skills.SkillVersion" and model["perms"].get("change"):
+                    model["add_url"] = reverse("admin:skills_skillversion_upload", current_app=self.name)
+        if app_label:
+            return app_list
+        return group_by_task(app_list)
+
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):
             return False
         return not settings.ADMIN_REQUIRE_2FA or request.user.is_verified()
+
+
+# (title, what it is for, models as "app_label.ModelName"), in the order an operator needs them.
+GROUPS = [
+    ("Skills", "Upload, tag and retire skill versions.", ["skills.Skill", "skills.SkillVersion"]),
+    (
+        "Namespaces and access",
+        "Who may do what where, what skills may call, where they sync from.",
+        [
+            "skills.Namespace",
+            "skills.NamespaceGrant",
+            "skills.NamespaceSource",
+            "skills.McpServer",
+            "auth.Group",
+            "auth.User",
+        ],
+    ),
+    ("Runs", "Every invocation, its result and its trace.", ["skills.Run", "skills.Span"]),
+    (
+        "Security",
+        "API tokens and second factors (authenticator apps, recovery codes).",
+        [
+            "skills.ApiToken",
+            "otp_totp.TOTPDevice",
+            "otp_static.StaticDevice",
+            "skills.LoginFailure",
+            "authtoken.TokenProxy",
+        ],
+    ),
+]
+# Third-party models keep their own verbose names (no migrations in their apps): relabelled here.
+MODEL_LABELS = {
+    "otp_totp.TOTPDevice": "Authenticator apps (TOTP)",
+    "otp_static.StaticDevice": "Recovery codes",
+    "authtoken.TokenProxy": "Quickstart tokens",
+}
+APP_LABELS = {"otp_totp": "Authenticator apps", "otp_static": "Recovery codes", "authtoken": "Tokens"}
+
+
+def _key(model) -> str:
+    return f"{model._meta.app_label}.{model._meta.object_name}"
+
+
+def group_by_task(app_list: list[dict]) -> list[dict]:
+    """Regroup Django's app list (apps holding models) into GROUPS; models in no group go last."""
+    models = {_key(model["model"]): model for app in app_list for model in app["models"]}
+    grouped = []
+    for title, description, keys in GROUPS:
+        members = [models.pop(key) for key in keys if key in models]
+        if members:
+            grouped.append(_group(title, description, members))
+    for app in app_list:  # anything registered later that no group names
+        rest = [model for model in app["models"] if _key(model["model"]) in models]
+        if rest:
+            grouped.append({**app, "models": rest, "description": ""})
+    return grouped
+
+
+def _group(title: str, description: str, models: list[dict]) -> dict:
+    slug = title.lower().replace(" ", "-")
+    return {
+        "name": title,
+        "description": description,
+        "app_label": f"group-{slug}",  # the CSS class and the ids of admin/app_list.html
+        "app_url": "",  # a group has no page of its own (templates/admin/app_list.html)
+        "has_module_perms": True,
+        "models": models,
+    }
 
 
 def install(site) -> None:
@@ -50,3 +135,14 @@ def install(site) -> None:
     are wrapped by the same permission check as the rest of the admin.
     """
     site.__class__ = KernelAdminSite
+    # One token model in the admin: the kernel's named, hashed, expiring API tokens. DRF's tokens
+    # (quickstart, ``drf_create_token``) still authenticate; ApiTokenAdmin says how to manage them.
+    from rest_framework.authtoken.models import TokenProxy
+
+    if site.is_registered(TokenProxy):
+        site.unregister(TokenProxy)
+    for label, name in APP_LABELS.items():  # breadcrumbs and titles say this, not "OTP_TOTP"
+        try:
+            apps.get_app_config(label).verbose_name = name
+        except LookupError:
+            pass

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from skills.models import ApiToken, Namespace, NamespaceGrant, Run, Skill, SkillVersion, Tag
+from skills.models import ApiToken, Namespace, NamespaceGrant, Run, Skill, SkillVersion, Tag, slug
 from skills.services import access, registry, tokens
 from skills.services.errors import KernelError
 
@@ -42,11 +42,59 @@ class NamespaceAdmin(admin.ModelAdmin):
         return format_html_join(", ", "{} ({})", ((g.group.name, g.role) for g in grants))
 
 
+NEW_NAMESPACE = "__new__"
+
+
 class UploadForm(forms.Form):
-    namespace = forms.CharField(max_length=63)
-    name = forms.CharField(max_length=63, label="Skill name")
-    component = forms.FileField(help_text="A .wasm component built with `pharia-skill build`")
-    tag = forms.CharField(max_length=63, initial=registry.DEFAULT_TAG)
+    """The namespaces the user may deploy to, and for superusers "New namespace…" with its name.
+
+    Without JavaScript both fields show; skills/static/skills/upload.js shows the name field only
+    when "New namespace…" is chosen.
+    """
+
+    namespace = forms.ChoiceField(
+        help_text="Namespaces where you may deploy.",
+        error_messages={"invalid_choice": "You may not deploy skills in namespace '%(value)s'."},
+    )
+    new_namespace = forms.CharField(
+        max_length=63,
+        required=False,
+        label="New namespace",
+        validators=[slug],
+        help_text="Lowercase letters, digits, - and _. Used when “New namespace…” is chosen.",
+    )
+    name = forms.CharField(max_length=63, label="Skill name", validators=[slug])
+    component = forms.FileField(help_text="A .wasm component, as “pharia-skill build” writes it.")
+    tag = forms.CharField(
+        max_length=63,
+        initial=registry.DEFAULT_TAG,
+        validators=[slug],
+        help_text="Moved to the new version once it is compiled.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(
+            access.namespaces_for(user, NamespaceGrant.DEPLOY).order_by("name").values_list("name", flat=True)
+        )
+        choices = [(name, name) for name in names]
+        if user.is_superuser:
+            choices.append((NEW_NAMESPACE, "New namespace…"))
+        field = self.fields["namespace"]
+        field.choices = [("", "Choose a namespace")] + choices
+        if len(names) == 1:
+            field.initial = names[0]
+        if not choices:
+            field.help_text = "You may deploy in no namespace: ask an operator for the deploy role."
+
+    def clean(self):
+        data = super().clean()
+        if data.get("namespace") == NEW_NAMESPACE:
+            if not data.get("new_namespace"):
+                self.add_error("new_namespace", "Name the new namespace.")
+            else:
+                data["namespace"] = data["new_namespace"]
+        return data
 
 
 def _compile_in_background(version_id: int, tag: str) -> None:
@@ -191,7 +239,7 @@ class SkillVersionAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request) or not request.user.has_perm("skills.change_skillversion"):
             raise PermissionDenied
         wants_json = request.headers.get("Accept", "").startswith("application/json")
-        form = UploadForm(request.POST or None, request.FILES or None)
+        form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -327,9 +375,24 @@ class ApiTokenForm(forms.ModelForm):
         fields = ["user", "label", "expires_at"]
 
 
+TOKEN_HELP = (
+    "Named tokens for the API and the CSI shell, sent as “Authorization: Bearer …”. The secret is "
+    "shown once, after saving; only its hash is stored. A token can expire and be revoked."
+)
+QUICKSTART_TOKEN_HELP = (
+    "The one unnamed token per user made by “manage.py quickstart” or “manage.py drf_create_token” "
+    "authenticates the same way. It is not listed here: replace it with "
+    "“manage.py drf_create_token -r USERNAME”, and prefer a named token above for anything that lasts."
+)
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Named API tokens: the secret is shown once, after saving; only its hash is stored."""
+    """Named API tokens: the secret is shown once, after saving; only its hash is stored.
+
+    The only token model in the admin: DRF's (quickstart) tokens still authenticate but are
+    unregistered (catalogue/admin_site.py), so operators see one list; its page says so.
+    """
 
     form = ApiTokenForm
     list_display = ["label", "user", "prefix_shown", "created_at", "last_used_at", "expires_at", "state"]
@@ -337,6 +400,26 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["label", "prefix", "user__username"]
     list_select_related = ["user"]
     actions = ["revoke"]
+
+    def changelist_view(self, request, extra_context=None):
+        from rest_framework.authtoken.models import Token
+
+        quickstart = Token.objects.all()
+        if not request.user.is_superuser:
+            quickstart = quickstart.filter(user=request.user)
+        extra_context = {
+            **(extra_context or {}),
+            "token_help": TOKEN_HELP,
+            "quickstart_help": QUICKSTART_TOKEN_HELP,
+            "quickstart_users": list(
+                quickstart.order_by("user__username").values_list("user__username", flat=True)
+            ),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "token_help": TOKEN_HELP}
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -140,6 +140,7 @@ class McpServer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "MCP server"
         ordering = ["namespace__name", "name"]
         constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="unique_mcp_server_name")]
 
@@ -341,6 +342,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "API token"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

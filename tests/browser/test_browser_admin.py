@@ -25,7 +25,7 @@ def test_totp_login_upload_and_move_a_tag_back(page, kernel, skill_wasm, setting
     sink = Skill.objects.get(name="sink")
     original = sink.versions.get()
     page.goto("/admin/skills/skillversion/upload/")
-    page.fill("#id_namespace", "test")
+    page.select_option("#id_namespace", "test")
     page.fill("#id_name", "sink")
     page.set_input_files("#id_component", str(skill_wasm["stream_skill"]))  # other bytes: a new version
     page.click("#upload-form input[type=submit]")

@@ -6,6 +6,21 @@
   const box = document.getElementById("upload-progress");
   const bar = document.getElementById("upload-bar");
   const statusLine = document.getElementById("upload-status");
+  // "New namespace…" reveals the field for its name; any other choice hides it (and clears it).
+  const namespace = document.getElementById("id_namespace");
+  const newNamespace = document.getElementById("id_new_namespace");
+  if (namespace && newNamespace) {
+    const row = newNamespace.closest("tr") || newNamespace.parentElement;
+    const toggle = () => {
+      const isNew = namespace.value === "__new__";
+      row.hidden = !isNew;
+      newNamespace.required = isNew;
+      if (isNew) newNamespace.focus(); else newNamespace.value = "";
+    };
+    namespace.addEventListener("change", toggle);
+    row.hidden = namespace.value !== "__new__";
+    newNamespace.required = !row.hidden;
+  }
   function step(name, state) {
     box.querySelectorAll("li").forEach((li) => {
       const order = ["uploading", "compiling", "ready"];
