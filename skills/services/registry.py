@@ -36,6 +36,7 @@ def register_version(
     user=None,
     tag: str | None = DEFAULT_TAG,
     compile_now: bool = True,
+    fast: bool = False,
     origin: str = SkillVersion.COMMAND,
     origin_reference: str = "",
     origin_digest: str = "",
@@ -45,6 +46,8 @@ def register_version(
     With ``compile_now`` the version is compiled before returning (management command, tests);
     otherwise the caller dispatches :func:`compile_version` in the background (admin upload).
     ``origin*`` record where the bytes came from (kept from the first registration of them).
+    ``fast`` compiles on the baseline tier and leaves the optimised compile to the kernel's
+    processes (:func:`optimise_pending` at their start): for commands that exit right after.
     """
     for what, name in (("namespace", namespace_name), ("skill", skill_name)):
         if not SLUG.match(name or ""):
@@ -82,7 +85,7 @@ def register_version(
             if not _stored_intact(version.component, sha):  # repair a modified stored component
                 default_storage.save(version.component, ContentFile(wasm))
     if compile_now and version.status == SkillVersion.PENDING:
-        compile_version(version.pk)
+        compile_version(version.pk, fast=fast, optimise=not fast)
         version.refresh_from_db()
     if tag and version.status == SkillVersion.READY:  # a failed version is never tagged
         move_tag(skill, tag, version)
@@ -101,7 +104,7 @@ def _stored_intact(path: str, sha: str) -> bool:
 
 
 def compile_version(
-    version_id: int, tag_when_ready: str | None = None, *, fast: bool = False
+    version_id: int, tag_when_ready: str | None = None, *, fast: bool = False, optimise: bool = True
 ) -> SkillVersion:
     """Compile a pending version once, extract its metadata and store the artifact. Safe to rerun.
 
@@ -142,9 +145,22 @@ def compile_version(
     version.refresh_from_db()
     if tag_when_ready and version.status == SkillVersion.READY:
         move_tag(version.skill, tag_when_ready, version)
-    if runtime.is_fast_key(version.artifact_key):
+    if optimise and runtime.is_fast_key(version.artifact_key):
         _schedule_optimise(version.pk)
     return version
+
+
+def optimise_pending() -> int:
+    """Schedule the optimised compile of every ready version still served from its baseline
+    artifact (registered by a command that exited, or whose compile died with its process).
+    Returns how many; the same bytes are still compiled once (see :func:`_compiled`)."""
+    runtime = execution.runtime()
+    pending = SkillVersion.objects.filter(
+        status=SkillVersion.READY, artifact_key=runtime.fast_artifact_key
+    ).values_list("pk", flat=True)
+    for version_id in pending:
+        _schedule_optimise(version_id)
+    return len(pending)
 
 
 def optimise_version(version_id: int) -> SkillVersion:

@@ -9,7 +9,7 @@ import logging
 from django.db import connection
 from django.urls import get_resolver
 
-from skills.services import cancellation, dispatch, execution
+from skills.services import cancellation, dispatch, execution, registry
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def warm_web_process() -> None:
         _attempt("the namespace poller", _start_namespace_poller)
         # This process executes runs, so it also ends those of a crashed predecessor or sibling.
         _attempt("the run reaper", cancellation.start_reaper)
+        _attempt("the optimised compiles still to do", registry.optimise_pending)
 
 
 def _start_namespace_poller() -> None:
@@ -38,6 +39,7 @@ def warm_worker_process() -> None:
     """For each Celery worker process, once, before it consumes tasks."""
     _attempt("the database", _touch_database)
     _attempt("the runtime", execution.warm_up)
+    _attempt("the optimised compiles still to do", registry.optimise_pending)
 
 
 def _touch_database() -> None:

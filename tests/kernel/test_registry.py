@@ -76,3 +76,40 @@ def test_register_skill_command_reports_a_bad_file(transactional_db, tmp_path):
 def test_names_that_are_not_slugs_are_refused(db, skill_wasm, namespace, name):
     with pytest.raises(InvalidInput, match="is not a valid"):
         registry.register_version(namespace, name, skill_wasm["kitchen_sink"].read_bytes())
+
+
+def tiny_0_2_component() -> bytes:
+    """A ``pharia:skill@0.2`` component (no metadata export) that compiles in milliseconds."""
+    import uuid
+
+    import wasmtime
+
+    return bytes(
+        wasmtime.wat2wasm(
+            f"""(component
+              (core module $m (func (export "f") (result i32) i32.const 1) (@custom "id" "{uuid.uuid4()}"))
+              (core instance $i (instantiate $m))
+              (func $run (result u32) (canon lift (core func $i "f")))
+              (instance $h (export "run" (func $run)))
+              (export "pharia:skill/skill-handler@0.2.10" (instance $h)))"""
+        )
+    )
+
+
+def test_a_fast_registration_is_optimised_when_a_kernel_process_starts(transactional_db):
+    from skills.services import execution, warmup
+
+    runtime = execution.runtime()
+    if not runtime.fast_tier_available:
+        pytest.skip("no Winch on this host")
+    version = registry.register_version("ns", "tiny", tiny_0_2_component(), fast=True).version
+    assert version.status == "ready" and version.artifact_key == runtime.fast_artifact_key
+    registry._optimiser().submit(lambda: None).result(timeout=60)
+    version.refresh_from_db()
+    assert version.artifact_key == runtime.fast_artifact_key  # the command leaves it for the kernel
+
+    warmup.warm_worker_process()  # what a starting kernel process does
+    registry._optimiser().submit(lambda: None).result(timeout=60)
+    version.refresh_from_db()
+    assert version.artifact_key == runtime.artifact_key
+    assert registry.optimise_pending() == 0

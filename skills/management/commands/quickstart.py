@@ -127,7 +127,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Building {source.relative_to(settings.BASE_DIR)} ...")
             wasm = builder.build(Path(source))
             name = source.stem.replace("_", "-")
-            call_command("register_skill", namespace, name, str(wasm), stdout=self.stdout)
+            call_command("register_skill", namespace, name, str(wasm), fast=True, stdout=self.stdout)
             self.describe(namespace, name, source.with_suffix(".json"))
         if show_second_factor:
             self.stdout.write(self.second_factor_text(user))

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from skills.models import SkillVersion, slug
-from skills.services import registry
+from skills.services import execution, registry
 from skills.services.errors import KernelError
 
 
@@ -16,8 +16,14 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("path", type=Path)
         parser.add_argument("--tag", default=registry.DEFAULT_TAG)
+        parser.add_argument(
+            "--fast",
+            action="store_true",
+            help="Compile on the baseline tier (Winch, seconds); the kernel's processes build the "
+            "optimised artifact in the background when they start",
+        )
 
-    def handle(self, namespace, name, path, tag, **options):
+    def handle(self, namespace, name, path, tag, fast=False, **options):
         for what, value in (("namespace", namespace), ("skill name", name)):
             try:  # the admin's validators: get_or_create in register_version runs none
                 slug(value)
@@ -27,7 +33,12 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a file")
         try:
             result = registry.register_version(
-                namespace, name, path.read_bytes(), tag=tag, origin_reference=str(path.resolve())
+                namespace,
+                name,
+                path.read_bytes(),
+                tag=tag,
+                fast=fast,
+                origin_reference=str(path.resolve()),
             )
         except KernelError as error:
             raise CommandError(error.message) from None
@@ -35,7 +46,9 @@ class Command(BaseCommand):
         if version.status != SkillVersion.READY:
             raise CommandError(f"{namespace}/{name} was not registered: {version.failure_reason}")
         state = "registered" if result.created else "already registered"
+        baseline = execution.runtime().is_fast_key(version.artifact_key)
+        later = "; optimised when the kernel starts" if baseline else ""
         self.stdout.write(
             f"{namespace}/{name}:{tag} -> sha256:{version.digest[:12]} ({state}; {version.world} "
-            f"{version.wit_version}, compiled in {version.compile_seconds or 0:.1f} s)"
+            f"{version.wit_version}, compiled in {version.compile_seconds or 0:.1f} s{later})"
         )
