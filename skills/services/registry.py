@@ -8,6 +8,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, close_old_connections, transaction
@@ -218,14 +219,13 @@ def _compiled(
 
 
 def _schedule_optimise(version_id: int) -> None:
-    """Build the optimised artifact in the background: a Celery task in distributed mode, else
-    the process's one optimiser thread (one compile at a time, so serving keeps a core)."""
-    from skills.services import dispatch
+    """Build the optimised artifact in the background: a Celery task in distributed mode (sent by
+    name, so the registry does not import the tasks that import it), else the process's one
+    optimiser thread, compiling on one core so serving keeps the other."""
+    if settings.CELERY_BROKER_URL:
+        from kernel_site.celery import app
 
-    if dispatch.is_distributed():
-        from skills.tasks import optimise_version as task
-
-        task.delay(version_id)
+        app.send_task("skills.tasks.optimise_version", args=[version_id])
     else:
         _optimiser().submit(_optimise_in_thread, version_id)
 
