@@ -27,6 +27,7 @@ SECURITY_VARIABLES = (
     "SECURE_HSTS_PRELOAD",
     "CONTENT_SECURITY_POLICY",
     "TRUSTED_PROXY_COUNT",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests' conftest; never in a deployment
 )
 
 # Migrates a fresh database, then asks as a browser would: over HTTP, over HTTPS, logging in.
