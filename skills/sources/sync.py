@@ -198,12 +198,10 @@ def _fetch_from_registry(
 ) -> _Wanted | dict:
     repository = client.repository(source.base_repository, entry.name)
     reference = f"{source.registry}/{repository}:{entry.tag}"
-    try:
-        manifest = client.head(repository, entry.tag)
-    except oci.ManifestNotFound:
-        return {"reason": f"{reference} does not exist in the registry", "reference": reference}
-    except oci.RegistryError as error:  # unreachable, unauthorised: the whole source fails
-        raise SourceError(f"registry {source.registry}: {error}") from None
+    missing = {"reason": f"{reference} does not exist in the registry", "reference": reference}
+    manifest = _ask_registry(source, lambda: client.head(repository, entry.tag))
+    if manifest is None:
+        return missing
     known = previous.get(entry.name, {})
     if known.get("manifest") == manifest:
         version = _ready_version(source.namespace, entry.name, known.get("digest", ""))
@@ -211,22 +209,36 @@ def _fetch_from_registry(
             return _Wanted(entry, dict(known, tag=entry.tag), version=version)
     if previous_failures.get(entry.name, {}).get("manifest") == manifest:
         return previous_failures[entry.name]  # the same broken push: do not pull it again
-    try:
-        pulled = client.pull(repository, entry.tag)
-    except oci.ManifestNotFound:
-        return {"reason": f"{reference} does not exist in the registry", "reference": reference}
-    except oci.RegistryError as error:
-        raise SourceError(f"registry {source.registry}: {error}") from None
+    pulled = _ask_registry(source, lambda: client.pull(repository, entry.tag))
+    if pulled is None:
+        return missing
     state = {
         "tag": entry.tag,
         "reference": reference,
         "manifest": pulled.manifest_digest,
         "digest": pulled.layer_digest.removeprefix("sha256:"),
     }
+    return _known_or_new(source, entry, state, pulled.wasm)
+
+
+def _ask_registry(source: NamespaceSource, call):
+    """The registry's answer, None when the tag does not exist (that skill fails alone); any
+    other registry error (unreachable, unauthorised) fails the whole source."""
+    try:
+        return call()
+    except oci.ManifestNotFound:
+        return None
+    except oci.RegistryError as error:
+        raise SourceError(f"registry {source.registry}: {error}") from None
+
+
+def _known_or_new(source: NamespaceSource, entry: SkillEntry, state: dict, wasm: bytes) -> _Wanted:
+    """The ready version with these bytes if the namespace has one (re-published, rolled back),
+    else the bytes to register."""
     version = _ready_version(source.namespace, entry.name, state["digest"])
-    if version is not None:  # re-published the same bytes, or rolled back to a known version
+    if version is not None:
         return _Wanted(entry, state, version=version)
-    return _Wanted(entry, state, wasm=pulled.wasm)
+    return _Wanted(entry, state, wasm=wasm)
 
 
 def _fetch_file(
@@ -264,10 +276,7 @@ def _fetch_file(
     except OSError as error:
         return {"reason": f"cannot read {path}: {error.strerror}", "reference": str(path), **signature}
     state = {"tag": entry.tag, "reference": str(path), "digest": sha256_of(wasm), **signature}
-    version = _ready_version(source.namespace, entry.name, state["digest"])
-    if version is not None:
-        return _Wanted(entry, state, version=version)
-    return _Wanted(entry, state, wasm=wasm)
+    return _known_or_new(source, entry, state, wasm)
 
 
 def _ready_version(namespace: Namespace, skill_name: str, sha: str) -> SkillVersion | None:
