@@ -9,13 +9,13 @@ says so. Artifacts stored before checksums were recorded are trusted once and re
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from runtime import Runtime
+from runtime import digest as sha256  # the hex sha256 components are keyed by
 from skills.models import SkillVersion
 from skills.services import locks
 
@@ -24,10 +24,6 @@ log = logging.getLogger(__name__)
 
 class ArtifactCorrupt(RuntimeError):
     """Neither the artifact nor the component in storage matches its recorded checksum."""
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def path_for(digest: str, key: str) -> str:
