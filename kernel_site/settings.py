@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "skills",
+    "skills.documents",
+    "skills.evaluations",
     "catalogue",
 ]
 
@@ -183,6 +185,8 @@ LOGGING = {
 # -- Areas with settings of their own (each file documents its variables) -----------------------
 from kernel_site.settings_csi import *  # noqa: E402,F403
 from kernel_site.settings_distributed import *  # noqa: E402,F403
+from kernel_site.settings_documents import *  # noqa: E402,F403
+from kernel_site.settings_evaluations import *  # noqa: E402,F403
 from kernel_site.settings_limits import *  # noqa: E402,F403
 from kernel_site.settings_security import *  # noqa: E402,F403
 from kernel_site.settings_sources import *  # noqa: E402,F403

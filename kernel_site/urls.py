@@ -14,6 +14,8 @@ urlpatterns = [
     path("metrics", csrf_exempt(require_safe(metrics_view)), name="metrics"),
     path("", include("skills.api.urls")),
     path("", include("skills.csi_shell.urls")),
+    path("", include("skills.documents.urls")),
+    path("", include("skills.evaluations.urls")),
     path("", include("catalogue.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""Settings of the documents app (filled in as it grows)."""

@@ -1,0 +1,1 @@
+"""Settings of the evaluations app (filled in as it grows)."""

@@ -1,0 +1,1 @@
+"""The built-in document index: collections, documents, chunked and searchable, behind the CSI."""

@@ -1,0 +1,1 @@
+"""Datasets of examples, and evaluations of skill versions against them."""
