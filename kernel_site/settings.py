@@ -137,6 +137,14 @@ SKILL_EXECUTOR_THREADS = envint("SKILL_EXECUTOR_THREADS", 8)
 SKILL_EXECUTOR_QUEUE = envint("SKILL_EXECUTOR_QUEUE", 64)
 SKILL_CACHE_MB = envint("SKILL_CACHE_MB", 1024)
 SKILL_CRANELIFT_OPT_LEVEL = envstr("SKILL_CRANELIFT_OPT_LEVEL", "speed")
+# Instances: made ahead of runs and dropped after them off the run's thread (runtime/instances.py),
+# in wasmtime's pooling allocator (slots kept resident). Measured: benchmarks/run_latency.py.
+SKILL_SPARE_INSTANCES = envint("SKILL_SPARE_INSTANCES", 2)  # per recently run skill; 0: none
+SKILL_SPARE_SKILLS = envint("SKILL_SPARE_SKILLS", 8)  # how many recently run skills keep spares
+SKILL_POOLING = envbool("SKILL_POOLING", True)
+SKILL_POOL_INSTANCES = envint("SKILL_POOL_INSTANCES", 0)  # instances alive at once; 0: from the threads
+SKILL_POOL_KEEP_RESIDENT_MB = envint("SKILL_POOL_KEEP_RESIDENT_MB", 64)
+SKILL_POOL_WARM_SLOTS = envint("SKILL_POOL_WARM_SLOTS", 16)  # unused slots kept resident (RSS)
 SKILL_SYNC_WAIT_SECONDS = envfloat("SKILL_SYNC_WAIT_SECONDS", 120.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(SKILL_MAX_INPUT_BYTES, 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

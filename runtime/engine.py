@@ -22,6 +22,7 @@ import logging
 import platform
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -31,12 +32,15 @@ from wasmtime import component as wc
 
 from runtime import bytelists, worlds
 from runtime.csi import Csi
+from runtime.instances import Prepared, Preparer, Spares
 from runtime.limits import WASMTIME_MAX_LIST_BYTES, Limits, OutputTooLarge
 from runtime.outcome import ErrorKind, RunOutcome
 from runtime.worlds import STREAM_WORLD, WorldVersion
 from runtime.worlds.common import get
 
 TICK_SECONDS = 0.01
+# Time a prepared instance's start functions may take (instantiation runs no skill code).
+PREPARE_TIMEOUT_SECONDS = 10.0
 # wasmtime_strategy_t (wasmtime/config.h); the Python Config.strategy setter does not know Winch.
 _STRATEGY_WINCH = 2
 # Winch has backends for these hosts only; elsewhere fast compiles fall back to Cranelift.
@@ -90,6 +94,7 @@ class LoadedSkill:
     version: WorldVersion
     fast: bool = False  # runs Winch (baseline) code; swap in the Cranelift artifact when it is ready
     tier: _Engine | None = field(default=None, repr=False, compare=False)  # None: Cranelift
+    spares: Spares = field(default_factory=Spares, repr=False, compare=False)  # fresh, never-run instances
 
     @property
     def is_stream(self) -> bool:
@@ -100,6 +105,12 @@ class LoadedSkill:
 class EngineSettings:
     opt_level: str = "speed"  # Cranelift: none, speed, speed_and_size
     fast_tier: bool = True  # False: compile(fast=True) compiles with Cranelift (no Winch engine)
+    spare_instances: int = 2  # fresh instances kept ready per recently run skill (runtime.instances)
+    spare_skills: int = 8  # how many of the most recently run skills keep spares
+    pooling: bool = False  # wasmtime's pooling allocator: memory slots reused and kept resident
+    pool_instances: int = 100  # pooling: instances alive at once (runs in flight + spares); more wait
+    keep_resident_mb: int = 64  # pooling: a slot's first MiB are reset by copying, not unmapped
+    warm_slots: int = 16  # pooling: unused slots that keep their pages resident for the next run
 
     def key(self) -> str:
         """The Cranelift engine's part of the artifact key (unchanged since before the fast tier)."""
@@ -122,6 +133,8 @@ class Runtime:
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.cranelift_opt_level = self.settings.opt_level
+        if self.settings.pooling:
+            _use_pooling(config, self.settings)
         self._cranelift = _Engine(self.artifact_key, config, fast=False)
         self.engine = self._cranelift.engine
         self.linker = self._cranelift.linker
@@ -131,6 +144,11 @@ class Runtime:
         self._engines: tuple[_Engine, ...] = (self._cranelift,)  # what the ticker ticks
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
+        # Pooling has a fixed number of slots; a run beyond them waits for one instead of trapping.
+        self._slots = threading.BoundedSemaphore(self.settings.pool_instances) if self.settings.pooling else None
+        self.preparer = Preparer(
+            self._prepare, per_skill=self.settings.spare_instances, max_skills=self.settings.spare_skills
+        )
 
     @property
     def artifact_key(self) -> str:
@@ -278,15 +296,34 @@ class Runtime:
 
     # -- call --------------------------------------------------------------------------------
 
-    def _instantiate(self, skill: LoadedSkill, limits: Limits) -> tuple[wasmtime.Store, Any]:
+    def _prepare(self, skill: LoadedSkill, memory_bytes: int) -> Prepared:
+        """A fresh store (no preopened dirs, no env, no network) and instance of ``skill``."""
         self._ensure_ticker()
         engine = skill.tier or self._cranelift
         store = wasmtime.Store(engine.engine)
-        store.set_wasi(wasmtime.WasiConfig())  # no preopened dirs, no env, no network
-        store.set_limits(memory_size=limits.memory_bytes)
-        store.set_epoch_deadline(max(1, int(limits.timeout / TICK_SECONDS)))
+        if engine is self._cranelift and self._slots is not None:
+            self._take_slot(store)
+        store.set_wasi(wasmtime.WasiConfig())
+        store.set_limits(memory_size=memory_bytes)
+        store.set_epoch_deadline(int(PREPARE_TIMEOUT_SECONDS / TICK_SECONDS))
         instance = engine.linker.instantiate(store, skill.component)
-        return store, instance
+        return Prepared(store, instance, memory_bytes)
+
+    def _take_slot(self, store: wasmtime.Store) -> None:
+        """Wait for a free pool slot; it is given back when ``store`` is deleted."""
+        if not self._slots.acquire(timeout=PREPARE_TIMEOUT_SECONDS):
+            raise wasmtime.WasmtimeError(
+                f"all {self.settings.pool_instances} instance slots stayed busy for "
+                f"{PREPARE_TIMEOUT_SECONDS:g} s (raise SKILL_POOL_INSTANCES)"
+            )
+        weakref.finalize(store, self._slots.release)
+
+    def _instantiate(self, skill: LoadedSkill, limits: Limits) -> Prepared:
+        """A never-used instance for one run: a spare made ahead if there is one, else made now."""
+        prepared = skill.spares.take(limits.memory_bytes) or self._prepare(skill, limits.memory_bytes)
+        self.preparer.wanted(skill, limits.memory_bytes)
+        prepared.store.set_epoch_deadline(max(1, int(limits.timeout / TICK_SECONDS)))  # the run's clock
+        return prepared
 
     def _func(self, skill: LoadedSkill, store: wasmtime.Store, instance: Any, name: str) -> Any:
         interface = skill.component.get_export_index(skill.export)
@@ -299,9 +336,12 @@ class Runtime:
         """Description and schemas; message-stream skills and 0.2 skills have no metadata export."""
         if skill.is_stream or not skill.version.has_metadata:
             return SkillMetadata(None, None, None)
-        store, instance = self._instantiate(skill, limits or Limits(timeout=10))
+        limits = limits or Limits(timeout=10)
+        prepared = self._prepare(skill, limits.memory_bytes)  # a one-off: no spares for it
+        store = prepared.store
+        store.set_epoch_deadline(max(1, int(limits.timeout / TICK_SECONDS)))
         with worlds.bind(worlds.RunContext(csi=Csi())):
-            func = self._func(skill, store, instance, "metadata")
+            func = self._func(skill, store, prepared.instance, "metadata")
             value = func(store)
             func.post_return(store)
         return SkillMetadata(
@@ -330,16 +370,10 @@ class Runtime:
                 on_item(item)
 
         context = worlds.RunContext(csi=csi, on_item=collect if skill.is_stream else None)
+        used: list[Any] = []  # the run's store and instance, dropped on the preparer's thread
         started = time.perf_counter()
         try:
-            store, instance = self._instantiate(skill, limits)
-            with worlds.bind(context):
-                func = self._func(skill, store, instance, "run")
-                if skill.is_stream:
-                    result = func(store, input, worlds.stream_output(skill.version))
-                else:
-                    result = func(store, input)
-                func.post_return(store)
+            result = self._invoke(skill, input, limits, context, used)
             if isinstance(result, wc.Variant):
                 outcome.error_kind, outcome.error_message = _skill_error(result, limits)
             elif (
@@ -358,7 +392,47 @@ class Runtime:
         finally:
             outcome.duration = time.perf_counter() - started
             outcome.items = items
+            if used:
+                self.preparer.retire(used)
         return outcome
+
+    def _invoke(
+        self, skill: LoadedSkill, input: bytes, limits: Limits, context: worlds.RunContext, used: list[Any]
+    ) -> Any:
+        """Call ``run`` on a fresh instance; ``used`` gets the store and instance, and once this
+        returns holds the only references to them."""
+        prepared = self._instantiate(skill, limits)
+        store = prepared.store
+        used += [prepared.store, prepared.instance]
+        with worlds.bind(context):
+            func = self._func(skill, store, prepared.instance, "run")
+            if skill.is_stream:
+                result = func(store, input, worlds.stream_output(skill.version))
+            else:
+                result = func(store, input)
+            func.post_return(store)
+        return result
+
+
+def _use_pooling(config: wasmtime.Config, settings: EngineSettings) -> None:
+    """Switch ``config`` to the pooling allocator (wasmtime's C API; wasmtime-py has no wrapper)."""
+    ffi = wasmtime._ffi
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    instances = settings.pool_instances
+    ffi.wasmtime_pooling_allocation_config_total_component_instances_set(pool, instances)
+    # an SDK component instantiates ~10 core modules with a few memories and tables between them
+    # An SDK component instantiates 16 core modules with 1 memory and 2 tables between them; room
+    # for twice that. Each memory slot reserves 4 GiB of address space (no memory), the wasm32 most.
+    ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, instances * 32)
+    ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, instances * 2)
+    ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, instances * 4)
+    ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, 4 << 30)  # Limits caps each run
+    keep = settings.keep_resident_mb << 20
+    ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, keep)
+    ffi.wasmtime_pooling_allocation_config_table_keep_resident_set(pool, 1 << 20)
+    ffi.wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, settings.warm_slots)
+    ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
+    ffi.wasmtime_pooling_allocation_config_delete(pool)
 
 
 class _StreamBudget:

@@ -44,7 +44,25 @@ def once(build: Callable[[], T]) -> Callable[[], T]:
 
 @once
 def runtime() -> Runtime:
-    return Runtime(EngineSettings(opt_level=settings.SKILL_CRANELIFT_OPT_LEVEL))
+    return Runtime(
+        EngineSettings(
+            opt_level=settings.SKILL_CRANELIFT_OPT_LEVEL,
+            spare_instances=settings.SKILL_SPARE_INSTANCES,
+            spare_skills=settings.SKILL_SPARE_SKILLS,
+            pooling=settings.SKILL_POOLING,
+            pool_instances=settings.SKILL_POOL_INSTANCES or _pool_instances(),
+            keep_resident_mb=settings.SKILL_POOL_KEEP_RESIDENT_MB,
+            warm_slots=settings.SKILL_POOL_WARM_SLOTS,
+        )
+    )
+
+
+def _pool_instances() -> int:
+    """Room for a run on every thread that may execute one, plus the spares: each slot reserves
+    address space only (4 GiB per memory), no memory."""
+    threads = settings.SKILL_EXECUTOR_THREADS + max(settings.SKILL_WORKER_THREADS, 64)
+    spares = settings.SKILL_SPARE_INSTANCES * settings.SKILL_SPARE_SKILLS
+    return max(256, threads + spares + 32)
 
 
 @once

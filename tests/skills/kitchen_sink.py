@@ -30,6 +30,10 @@ class Output(BaseModel):
     result: Any = None
 
 
+# What "remember" runs saw: a run that finds another run's payload here shares state with it.
+_REMEMBERED: list[Any] = []
+
+
 def _try(fn: Any) -> dict[str, Any]:
     try:
         return {"ok": True, "value": fn()}
@@ -156,6 +160,9 @@ def kitchen_sink(csi: Csi, input: Input) -> Output:
         return Output(action=action, result=sorted(tool.name for tool in csi.list_tools()))
     if action == "json":
         return Output(action=action, result=json.loads(input.text))
+    if action == "remember":
+        _REMEMBERED.append(input.payload)
+        return Output(action=action, result=list(_REMEMBERED))
     if action == "repeat":
         return Output(action=action, result=input.text * int(input.payload or 1))
     raise ValueError(f"unknown action {action!r}")
