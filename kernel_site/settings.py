@@ -142,6 +142,8 @@ SKILL_CRANELIFT_OPT_LEVEL = envstr("SKILL_CRANELIFT_OPT_LEVEL", "speed")
 SKILL_SPARE_INSTANCES = envint("SKILL_SPARE_INSTANCES", 2)  # per recently run skill; 0: none
 SKILL_SPARE_SKILLS = envint("SKILL_SPARE_SKILLS", 8)  # how many recently run skills keep spares
 SKILL_POOLING = envbool("SKILL_POOLING", True)
+# At start, tagged versions are loaded and given spares for up to this long before serving.
+SKILL_PRELOAD_SECONDS = envfloat("SKILL_PRELOAD_SECONDS", 10.0)
 SKILL_POOL_INSTANCES = envint("SKILL_POOL_INSTANCES", 0)  # instances alive at once; 0: from the threads
 SKILL_POOL_KEEP_RESIDENT_MB = envint("SKILL_POOL_KEEP_RESIDENT_MB", 64)
 SKILL_POOL_WARM_SLOTS = envint("SKILL_POOL_WARM_SLOTS", 16)  # unused slots kept resident (RSS)

@@ -87,6 +87,13 @@ def load(version: SkillVersion) -> LoadedSkill:
         return component_cache().get(version.artifact, read)
 
 
+def warm(version: SkillVersion) -> LoadedSkill:
+    """Load a version into the cache and have spare instances made for its next runs."""
+    loaded = load(version)
+    runtime().preparer.wanted(loaded, limits_for(version.skill).memory_bytes)
+    return loaded
+
+
 def limits_for(skill: Skill) -> Limits:
     kernel = Limits(
         timeout=settings.SKILL_TIMEOUT_SECONDS, memory_bytes=settings.SKILL_MEMORY_MB * 1024 * 1024
