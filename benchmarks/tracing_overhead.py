@@ -1,6 +1,6 @@
 """Overhead of tracing on a trivial run: the kernel's execute path traced vs untraced, in one process.
 
-Each sample is ``invocation.execute_run`` of a fresh Run row (claim, load from the component
+Each sample is ``running.execute_run`` of a fresh Run row (claim, load from the component
 cache, fresh Store, run, store the outcome): untraced with ``TRACE_ENABLED`` off, traced with
 the skill.execute span, CSI spans, metrics and the database copy of the spans (their batched
 write is included: each traced block ends with a flush). Blocks alternate so machine noise hits
@@ -39,7 +39,7 @@ from django.core.management import call_command  # noqa: E402
 
 from skills import builder, telemetry  # noqa: E402
 from skills.models import Namespace, Run, Span  # noqa: E402
-from skills.services import invocation, registry  # noqa: E402
+from skills.services import registry, running  # noqa: E402
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -50,7 +50,7 @@ def percentile(samples: list[float], q: float) -> float:
 def one_run(version, body: str, user) -> float:
     run = Run.objects.create(skill=version.skill, version=version, caller=user, input=body, tag="latest")
     started = time.perf_counter()
-    finished = invocation.execute_run(run.pk)
+    finished = running.execute_run(run.pk)
     elapsed = time.perf_counter() - started
     assert finished is not None and finished.status == Run.SUCCEEDED, finished and finished.error_message
     return elapsed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from skills.services import dispatch, invocation
+from skills.services import broker, running
 
 
 @shared_task(
@@ -19,8 +19,8 @@ from skills.services import dispatch, invocation
 )
 def execute_run(run_id: str) -> None:
     """Claim and execute a queued run; a redelivered or duplicate task finds it claimed and stops."""
-    invocation.execute_run(run_id, on_item=dispatch.publisher(run_id))
-    dispatch.notify_done(run_id)
+    running.execute_run(run_id, on_item=broker.publisher(run_id))
+    broker.notify_done(run_id)
 
 
 @shared_task(ignore_result=True)

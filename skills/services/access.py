@@ -34,6 +34,12 @@ def role_in(user, namespace: Namespace) -> str | None:
     return max(roles, key=NamespaceGrant.RANK.__getitem__, default=None)
 
 
+def holds(user, namespace: Namespace, role: str) -> bool:
+    """Whether ``user`` holds at least ``role`` in ``namespace``."""
+    held = role_in(user, namespace)
+    return held is not None and NamespaceGrant.RANK[held] >= NamespaceGrant.RANK[role]
+
+
 def namespace_for(user, name: str, role: str) -> Namespace:
     """The namespace ``name`` if ``user`` holds ``role`` in it: 404 if unknown or invisible, 403 if
     the user may see it but not do ``role`` there."""

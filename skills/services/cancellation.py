@@ -30,11 +30,11 @@ from django.utils import timezone
 
 from runtime import Csi, ErrorKind
 from skills.models import NamespaceGrant, Run
-from skills.services import access
+from skills.services import access, broker, runs
 from skills.services.errors import Conflict, NotFound
+from skills.services.process import WORKER_NAME, is_distributed
 
 log = logging.getLogger(__name__)
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class RunCancelled(Exception):
@@ -58,9 +58,7 @@ def cancel_run(user, run_id) -> Run:
     run.refresh_from_db()
     if not cancelled and run.status != Run.CANCELLED:
         raise Conflict(f"run '{run_id}' already ended {run.status}")
-    from skills.services import dispatch
-
-    dispatch.notify_done(run.pk)
+    broker.notify_done(run.pk)
     return run
 
 
@@ -203,8 +201,6 @@ def reap_lost_runs(*, trust_heartbeats: bool = True) -> dict[str, int]:
     (not yet in ``watch()``) is safe. Safe to run anywhere and concurrently: each change is a
     conditional update on the heartbeat that was seen.
     """
-    from skills.services import dispatch
-
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SKILL_LOST_AFTER_SECONDS)
     quiet = now - timedelta(seconds=3 * settings.SKILL_HEARTBEAT_SECONDS)
@@ -221,13 +217,13 @@ def reap_lost_runs(*, trust_heartbeats: bool = True) -> dict[str, int]:
         if not gone and not (trust_heartbeats and heartbeat < stale):
             continue
         still_lost = Run.objects.filter(pk=run_id, status=status, heartbeat_at=heartbeat)
-        if status == Run.RUNNING and attempts < settings.SKILL_MAX_ATTEMPTS and dispatch.is_distributed():
+        if status == Run.RUNNING and attempts < settings.SKILL_MAX_ATTEMPTS and is_distributed():
             if still_lost.update(status=Run.QUEUED, worker="", heartbeat_at=None):
                 log.warning(
                     "run %s lost its worker %s; retrying it (attempt %s)", run_id, worker, attempts + 1
                 )
                 try:
-                    dispatch.send(run_id)
+                    broker.send(run_id)
                     counts["requeued"] += 1
                 except Exception as error:  # noqa: BLE001 - the broker is away: end the run
                     _fail(
@@ -243,7 +239,7 @@ def reap_lost_runs(*, trust_heartbeats: bool = True) -> dict[str, int]:
             finished_at=timezone.now(),
         ):
             log.warning("run %s lost its worker %s; failed it", run_id, worker)
-            dispatch.notify_done(run_id)
+            broker.notify_done(run_id)
             counts["failed"] += 1
     return counts
 
@@ -256,11 +252,8 @@ def _lost_message(status: str, worker: str, attempts: int, gone: bool) -> str:
 
 
 def _fail(run_id, kind: ErrorKind, message: str) -> None:
-    from skills.services import dispatch
-    from skills.services.invocation import fail_run
-
-    fail_run(run_id, kind, message)
-    dispatch.notify_done(run_id)
+    runs.fail_run(run_id, kind, message)
+    broker.notify_done(run_id)
 
 
 _reaper_started = False

@@ -1,17 +1,15 @@
 """Hand runs to an executor: an in-process thread pool (embedded default) or Celery workers.
 
-Both paths end in :func:`skills.services.invocation.execute_run`; only the transport differs.
-In distributed mode every run has a Redis pub/sub channel ``skill-kernel:run:<id>``: the worker
-publishes each stream item and a ``done`` notice once the outcome is stored. Each web process
-holds one pattern subscription and registers a waiter before the task is sent, so nothing is
-missed; waiters re-read the row from the database (the source of truth) on each notice and every
-second without one.
+Both paths end in :func:`skills.services.running.execute_run`; only the transport differs.
+In distributed mode (``skills.services.broker``) each web process holds one pattern subscription
+to the runs' Redis channels and registers a waiter before the task is sent, so nothing is missed;
+waiters re-read the row from the database (the source of truth) on each notice and every second
+without one.
 """
 
 from __future__ import annotations
 
 import collections
-import functools
 import json
 import logging
 import queue
@@ -29,28 +27,13 @@ from django.db import connection
 
 from runtime import ErrorKind
 from skills.models import Run
-from skills.services import backpressure, cancellation
+from skills.services import backpressure, broker, cancellation, running, runs
+from skills.services.broker import CHANNEL_PREFIX
 from skills.services.errors import Unavailable
+from skills.services.process import is_distributed, release_connection
 
 log = logging.getLogger(__name__)
-CHANNEL_PREFIX = "skill-kernel:run:"
 POLL_SECONDS = 1.0  # without a notice, waiters re-read the run this often
-
-
-def is_distributed() -> bool:
-    return bool(settings.CELERY_BROKER_URL)
-
-
-def release_connection(*, even_unpooled: bool = False) -> None:
-    """Give this thread's database connection back before a wait (a skill, a worker, a notice).
-
-    Pooled (PostgreSQL by default) this is cheap: the next query borrows again. An unpooled
-    connection is closed only when ``even_unpooled``, since reopening costs a new backend.
-    """
-    if connection.in_atomic_block:
-        return
-    if even_unpooled or connection.settings_dict.get("OPTIONS", {}).get("pool"):
-        connection.close()
 
 
 @dataclass
@@ -113,11 +96,9 @@ class EmbeddedExecutor:
     def run_here(self, run: Run) -> Future:
         """Execute on the calling thread: a sync request waits anyway, and a hop to the pool only
         adds latency (a thread switch and a second database connection)."""
-        from skills.services.invocation import execute_run
-
         future: Future = Future()
         try:
-            future.set_result(execute_run(run.pk, in_request=True, loaded=run))
+            future.set_result(running.execute_claimed(run))
         except BaseException as error:  # noqa: BLE001 - handed to the waiter like the pool would
             future.set_exception(error)
         finally:
@@ -125,12 +106,11 @@ class EmbeddedExecutor:
         return future
 
     def submit(self, run_id, on_item=None) -> Future:
-        """Queue a run on the pool; it heartbeats while it waits (see ``invocation._holder``)."""
-        from skills.services.invocation import execute_run
+        """Queue a run on the pool; it heartbeats while it waits (see ``runs.holder``)."""
 
         def work():
             try:
-                return execute_run(run_id, on_item)
+                return running.execute_run(run_id, on_item)
             finally:
                 cancellation.watch().leave(run_id)  # also when the run was cancelled while queued
                 self.slots.release()
@@ -227,36 +207,40 @@ def capacity() -> Iterator[None]:
             pool.slots.release()
 
 
+def runs_here(mode: str, on_item=None) -> bool:
+    """Whether a run is executed on the submitting thread (an embedded sync run): it is then
+    stored already claimed (``runs.created_running``)."""
+    return not is_distributed() and mode == Run.SYNC and on_item is None
+
+
 def dispatch(run: Run, on_item=None) -> Future | RunChannel:
     """Start executing ``run``: on this process's pool, or on a worker through the broker.
 
     Distributed: ``on_item`` is ignored (items arrive on the returned channel). If Redis or the
     broker is unreachable the run ends ``failed``/``unavailable`` and the caller gets a 503.
     """
-    from skills.services.invocation import fail_run
-
     if is_distributed():
         channel = None
         try:
             channel = RunChannel(run.pk)  # subscribe before sending: no notice can be missed
-            send(run.pk, timeout=_timeout_of(run))
+            broker.send(run.pk, timeout=_timeout_of(run))
         except Exception as error:  # noqa: BLE001 - redis-py and kombu raise many kinds
             if channel is not None:
                 channel.close()
             log.warning("cannot hand run %s to a worker: %s", run.pk, error, exc_info=True)
-            fail_run(run.pk, ErrorKind.UNAVAILABLE, f"the task broker is unreachable: {error}")
+            runs.fail_run(run.pk, ErrorKind.UNAVAILABLE, f"the task broker is unreachable: {error}")
             raise Unavailable(
                 "the task broker is unreachable; retry shortly",
                 retry_after=settings.SKILL_RETRY_AFTER_SECONDS,
             ) from None
         return channel
-    if run.mode == Run.SYNC and on_item is None:
+    if runs_here(run.mode, on_item):
         return executor().run_here(run)
     try:
         return executor().submit(run.pk, on_item)
     except RuntimeError as error:  # the pool is shutting down
         executor().slots.release()
-        fail_run(run.pk, ErrorKind.UNAVAILABLE, f"the executor refused the run: {error}")
+        runs.fail_run(run.pk, ErrorKind.UNAVAILABLE, f"the executor refused the run: {error}")
         raise Unavailable("the kernel is shutting down") from None
 
 
@@ -265,62 +249,7 @@ def _timeout_of(run: Run) -> float:
     return skill.timeout_seconds or settings.SKILL_TIMEOUT_SECONDS
 
 
-def send(run_id, timeout: float | None = None) -> None:
-    """Publish the execute task for ``run_id`` (raises if the broker is unreachable).
-
-    The time limits document the bound; a thread pool cannot enforce them, the epoch deadline of
-    the skill's Store does (``timeout``), so they only back it up.
-    """
-    from skills.tasks import execute_run
-
-    timeout = timeout or settings.SKILL_TIMEOUT_SECONDS
-    execute_run.apply_async(
-        args=[str(run_id)], soft_time_limit=timeout + 30, time_limit=timeout + 60, retry=True
-    )
-
-
 # -- distributed: the per-run Redis channel -----------------------------------------------------
-
-
-@functools.cache
-def redis_client():
-    import redis
-
-    if not settings.SKILL_REDIS_URL:
-        raise Unavailable("SKILL_REDIS_URL (or a redis:// CELERY_BROKER_URL) is not set")
-    return redis.Redis.from_url(
-        settings.SKILL_REDIS_URL,
-        client_name=f"skill-kernel:{cancellation.WORKER_NAME}",  # host:pid, for CLIENT LIST
-        socket_connect_timeout=2,
-        health_check_interval=30,
-        max_connections=settings.SKILL_REDIS_MAX_CONNECTIONS,  # publishers; waiters share one subscription
-    )
-
-
-def _publish(run_id, message: dict[str, Any]) -> None:
-    redis_client().publish(f"{CHANNEL_PREFIX}{run_id}", json.dumps(message))
-
-
-def publisher(run_id):
-    """The worker's item sink for a stream run: publish each item live (items are also stored)."""
-
-    def publish(item: dict[str, Any]) -> None:
-        try:
-            _publish(run_id, {"item": item})
-        except Exception:  # noqa: BLE001 - a live relay hiccup must not fail the skill
-            log.warning("cannot publish an item of run %s", run_id, exc_info=True)
-
-    return publish
-
-
-def notify_done(run_id) -> None:
-    """Tell waiters that ``run_id`` may have ended (they re-read the row). No-op when embedded."""
-    if not is_distributed():
-        return
-    try:
-        _publish(run_id, {"done": True})
-    except Exception:  # noqa: BLE001 - waiters also poll the database
-        log.warning("cannot notify the end of run %s", run_id, exc_info=True)
 
 
 class _Listener:
@@ -365,7 +294,7 @@ class _Listener:
         while True:
             pubsub = None
             try:
-                pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+                pubsub = broker.redis_client().pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
                 pubsub.get_message(timeout=1)  # the psubscribe confirmation
                 self._ready.set()
@@ -397,8 +326,7 @@ _listener = _Listener()
 
 def warm_up() -> None:
     """Distributed mode: connect to the broker and subscribe to run notices before serving."""
-    from kernel_site.celery import app
-
+    app = broker.celery_app()
     _listener.start()
     with app.producer_or_acquire() as producer:  # the broker connection and the task queue's declaration
         producer.connection.ensure_connection(max_retries=1)

@@ -223,9 +223,9 @@ def _schedule_optimise(version_id: int) -> None:
     name, so the registry does not import the tasks that import it), else the process's one
     optimiser thread, compiling on one core so serving keeps the other."""
     if settings.CELERY_BROKER_URL:
-        from kernel_site.celery import app
+        from skills.services import broker
 
-        app.send_task("skills.tasks.optimise_version", args=[version_id])
+        broker.celery_app().send_task("skills.tasks.optimise_version", args=[version_id])
     else:
         _optimiser().submit(_optimise_in_thread, version_id)
 
@@ -256,6 +256,21 @@ def move_tag(skill: Skill, tag: str, version: SkillVersion) -> Tag:
         raise Conflict(f"only a ready version can be tagged; this one is {version.status}")
     tag_row, _ = Tag.objects.update_or_create(skill=skill, name=tag, defaults={"version": version})
     return tag_row
+
+
+def find_tagged(
+    namespace_name: str, skill_name: str, tag: str = DEFAULT_TAG
+) -> tuple[Namespace, Skill, SkillVersion] | None:
+    """The namespace, active skill and version of a tag, in one query; None if there is none (the
+    caller then resolves step by step, for the right error). Check access before using it."""
+    tag_row = (
+        Tag.objects.select_related("version", "skill__namespace")
+        .filter(skill__namespace__name=namespace_name, skill__name=skill_name, skill__is_active=True, name=tag)
+        .first()
+    )
+    if tag_row is None:
+        return None
+    return tag_row.skill.namespace, tag_row.skill, tag_row.version
 
 
 def resolve(namespace: Namespace, skill_name: str, tag: str = DEFAULT_TAG) -> tuple[Skill, SkillVersion]:

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from skills.models import NamespaceGrant, Run
-from skills.services import access, dispatch, invocation, registry
+from skills.services import access, dispatch, invocation, process, registry
 from skills.services.errors import KernelError, NotFound
 
 
@@ -93,7 +93,7 @@ def _relayed(run: Run, channel: dispatch.RunChannel) -> Iterator[str]:
     """
     sent = 0
     try:
-        dispatch.release_connection()  # none held while the stream is open
+        process.release_connection()  # none held while the stream is open
         for message in channel.messages(timeout=dispatch.POLL_SECONDS):
             if message is not None and "item" in message:
                 sent += 1
@@ -102,7 +102,7 @@ def _relayed(run: Run, channel: dispatch.RunChannel) -> Iterator[str]:
             run.refresh_from_db()
             if run.is_terminal:
                 break
-            dispatch.release_connection()
+            process.release_connection()
     finally:
         channel.close()
     for item in run.items[sent:]:

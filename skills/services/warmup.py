@@ -13,7 +13,7 @@ from django.db import connection
 from django.urls import get_resolver
 
 from skills.models import SkillVersion, Tag
-from skills.services import cancellation, dispatch, execution, registry
+from skills.services import cancellation, dispatch, execution, process, registry
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def warm_web_process() -> None:
     starting is retried by the first requests as usual."""
     _attempt("the URL resolver and views", lambda: get_resolver().url_patterns)
     _attempt("the database", _touch_database)
-    if dispatch.is_distributed():
+    if process.is_distributed():
         _attempt("the broker and the run channel", dispatch.warm_up)
     else:
         _attempt("the runtime", execution.warm_up)
