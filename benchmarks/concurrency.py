@@ -15,7 +15,10 @@ The 10 distinct skills are the two test skills and 8 variants of the kitchen-sin
 with a custom section appended (different bytes and digest, same behaviour). The first run compiles
 the variants (~11 s each); compiled artifacts are cached under ~/.cache/skill-kernel.
 
-    .venv/bin/python benchmarks/concurrency.py [--inflight 200] [--worker-threads 220]
+    .venv/bin/python benchmarks/concurrency.py [--inflight 200] [--worker-threads 220] [--quick]
+
+``--quick`` (about a minute once the skills are built): 50 runs in flight, fewer echo requests,
+no memory section (``benchmarks/run_latency.py`` prints memory per cached skill and per run).
 """
 
 from __future__ import annotations
@@ -193,7 +196,7 @@ def raw_runtime(kitchen_sink: Path, runs: int) -> tuple[float, float]:
     """(runs/s, p50 ms) of Runtime.run(echo) in this process: the floor under any kernel."""
     from runtime import Csi, EngineSettings, Limits, Runtime
 
-    runtime = Runtime(EngineSettings())
+    runtime = Runtime(EngineSettings(spare_instances=2, pooling=True, pool_instances=64))  # the kernel's
     artifact = Path(os.environ["ARTIFACT_ROOT"])
     cached = sorted(artifact.glob("artifacts/*/" + runtime.artifact_key + ".cwasm"))
     from runtime.engine import digest
@@ -248,12 +251,15 @@ def main() -> None:
     parser.add_argument("--echo-requests", type=int, default=400)
     parser.add_argument("--echo-concurrency", type=int, default=8)
     parser.add_argument("--web-processes", type=int, default=2, help="gunicorn processes (one per core)")
+    parser.add_argument("--quick", action="store_true", help="smaller burst, no memory section")
     args = parser.parse_args()
+    if args.quick:
+        args.inflight, args.worker_threads, args.echo_requests = 50, 64, 160
 
     from skills import builder
 
     skills = {s.stem: builder.build(s) for s in sorted((ROOT / "tests/skills").glob("*.py"))}
-    extra = variants(skills["kitchen_sink"])
+    extra = [] if args.quick else variants(skills["kitchen_sink"])
     inference_port = free_port()
     inference = subprocess.Popen(
         [
@@ -278,9 +284,10 @@ def main() -> None:
         web_processes=args.web_processes,
     )
     try:
-        register = [arg for n, path in enumerate(extra) for arg in (f"sink{n}", str(path))]
-        print(f"registering {len(extra)} skill variants (compiles once, then cached)...", flush=True)
-        subprocess.run([sys.executable, "-c", REGISTER, *register], env=cluster.env, cwd=ROOT, check=True)
+        if extra:
+            register = [arg for n, path in enumerate(extra) for arg in (f"sink{n}", str(path))]
+            print(f"registering {len(extra)} skill variants (compiles once, then cached)...", flush=True)
+            subprocess.run([sys.executable, "-c", REGISTER, *register], env=cluster.env, cwd=ROOT, check=True)
         worker = cluster.start_worker(threads=args.worker_threads)
 
         with cluster.client() as client:  # warm the worker's cache and connections
@@ -305,10 +312,9 @@ def main() -> None:
             web.wait(10)
         raw = raw_runtime(skills["kitchen_sink"], 200)
 
-        print("3. worker memory with 10 distinct skills cached ...", flush=True)
+        memory, sizes = {}, None
         cluster.stop_worker(worker)
-        memory = {}
-        for label, cache_mb in (
+        for label, cache_mb in () if args.quick else (
             ("SKILL_CACHE_MB=1024 (all 10 fit)", 1024),
             ("SKILL_CACHE_MB=32 (3 of ~11 MB fit)", 32),
         ):
@@ -321,11 +327,13 @@ def main() -> None:
                         else:
                             response = client.post(f"/v1/skills/test/{name}/run", json={"action": "echo"})
                             assert response.status_code == 200, response.text
+            if not memory:
+                print("3. worker memory with 10 distinct skills cached ...", flush=True)
             memory[label] = rss_mb(worker.pid)
             cluster.stop_worker(worker)
-        sizes = cluster.postgres.query(
-            "SELECT count(DISTINCT artifact), sum(DISTINCT artifact_size) FROM skills_skillversion"
-        )[0]
+            sizes = cluster.postgres.query(
+                "SELECT count(DISTINCT artifact), sum(DISTINCT artifact_size) FROM skills_skillversion"
+            )[0]
     finally:
         cluster.close()
         inference.terminate()
@@ -354,8 +362,15 @@ def main() -> None:
         print(f"{label:<30} {rps:>10.1f} {p50:>10.1f} {p99:>10.1f} {p50 / raw[1]:>9.1f}x")
     print(f"{'raw Runtime.run, 1 thread':<30} {raw[0]:>10.1f} {raw[1]:>10.1f} {'':>10} {1:>9.1f}x")
     print(f"(HTTP figures with {args.echo_concurrency} concurrent clients)")
-    print()
-    print(f"{sizes[0]} distinct artifacts, {int(sizes[1]) / 2**20:.0f} MB serialized in total")
+    ratio = distributed[0] / raw[0]
+    print(f"distributed throughput / raw: {ratio:.2f}x (target >= 0.5x: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(
+        f"echo p99 during the {args.inflight}-run burst: {inflight['echo_p99']:.0f} ms "
+        f"(target < 250 ms: {'met' if inflight['echo_p99'] < 250 else 'NOT met'})"
+    )
+    if sizes:
+        print()
+        print(f"{sizes[0]} distinct artifacts, {int(sizes[1]) / 2**20:.0f} MB serialized in total")
     for label, (current, peak) in memory.items():
         print(
             f"worker peak RSS, 10 distinct skills run twice, {label:<36} {peak:>6.0f} MB (now {current:.0f})"

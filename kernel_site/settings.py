@@ -143,10 +143,14 @@ SKILL_SPARE_INSTANCES = envint("SKILL_SPARE_INSTANCES", 2)  # per recently run s
 SKILL_SPARE_SKILLS = envint("SKILL_SPARE_SKILLS", 8)  # how many recently run skills keep spares
 SKILL_POOLING = envbool("SKILL_POOLING", True)
 # At start, tagged versions are loaded and given spares for up to this long before serving.
+SKILL_PRELOAD = envbool("SKILL_PRELOAD", True)
 SKILL_PRELOAD_SECONDS = envfloat("SKILL_PRELOAD_SECONDS", 10.0)
 SKILL_POOL_INSTANCES = envint("SKILL_POOL_INSTANCES", 0)  # instances alive at once; 0: from the threads
 SKILL_POOL_KEEP_RESIDENT_MB = envint("SKILL_POOL_KEEP_RESIDENT_MB", 64)
 SKILL_POOL_WARM_SLOTS = envint("SKILL_POOL_WARM_SLOTS", 16)  # unused slots kept resident (RSS)
+# How long a process may answer from its memory which version a tag names (see
+# skills.services.registry.find_tagged); a change saved in the same process is seen at once.
+SKILL_RESOLVE_CACHE_SECONDS = envfloat("SKILL_RESOLVE_CACHE_SECONDS", 1.0)
 SKILL_SYNC_WAIT_SECONDS = envfloat("SKILL_SYNC_WAIT_SECONDS", 120.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(SKILL_MAX_INPUT_BYTES, 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

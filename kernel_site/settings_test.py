@@ -15,5 +15,8 @@ os.environ.setdefault("ARTIFACT_ROOT", str(_cache / "test-storage"))
 os.environ.setdefault("SKILL_TIMEOUT_SECONDS", "5")
 os.environ.setdefault("SKILL_KERNEL_ENV", "development")  # live servers and clusters speak plain HTTP
 os.environ.setdefault("SKILL_MEMORY_MB", "128")
+# Tests change rows with bulk updates and expect the next request to see them; the resolve cache
+# has its own tests (tests/kernel/test_resolve_cache.py).
+os.environ.setdefault("SKILL_RESOLVE_CACHE_SECONDS", "0")
 
 from kernel_site.settings import *  # noqa: E402,F403

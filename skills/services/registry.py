@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models.signals import post_delete, post_save
 
 from runtime import InvalidComponent, digest
 from skills.models import Namespace, Skill, SkillVersion, Tag, slug
@@ -258,11 +261,26 @@ def move_tag(skill: Skill, tag: str, version: SkillVersion) -> Tag:
     return tag_row
 
 
+_tagged: dict[tuple[str, str, str], tuple[float, tuple[Namespace, Skill, SkillVersion]]] = {}
+_tagged_lock = threading.Lock()
+
+
 def find_tagged(
     namespace_name: str, skill_name: str, tag: str = DEFAULT_TAG
 ) -> tuple[Namespace, Skill, SkillVersion] | None:
     """The namespace, active skill and version of a tag, in one query; None if there is none (the
-    caller then resolves step by step, for the right error). Check access before using it."""
+    caller then resolves step by step, for the right error). Check access before using it.
+
+    Answers are kept ``SKILL_RESOLVE_CACHE_SECONDS`` (the query is a fifth of a trivial run's
+    cost); a change saved in this process forgets them at once, one made elsewhere (another
+    process, a bulk update) is seen within that time.
+    """
+    key = (namespace_name, skill_name, tag)
+    ttl = settings.SKILL_RESOLVE_CACHE_SECONDS
+    if ttl > 0:
+        hit = _tagged.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
     tag_row = (
         Tag.objects.select_related("version", "skill__namespace")
         .filter(skill__namespace__name=namespace_name, skill__name=skill_name, skill__is_active=True, name=tag)
@@ -270,7 +288,22 @@ def find_tagged(
     )
     if tag_row is None:
         return None
-    return tag_row.skill.namespace, tag_row.skill, tag_row.version
+    found = tag_row.skill.namespace, tag_row.skill, tag_row.version
+    if ttl > 0:
+        with _tagged_lock:
+            _tagged[key] = (time.monotonic() + ttl, found)
+    return found
+
+
+def forget_resolved(**_) -> None:
+    """Drop the answers of ``find_tagged`` (a tag, skill, version or namespace changed)."""
+    with _tagged_lock:
+        _tagged.clear()
+
+
+for _model in (Tag, Skill, SkillVersion, Namespace):
+    post_save.connect(forget_resolved, sender=_model, dispatch_uid=f"forget-resolved-save-{_model.__name__}")
+    post_delete.connect(forget_resolved, sender=_model, dispatch_uid=f"forget-resolved-del-{_model.__name__}")
 
 
 def resolve(namespace: Namespace, skill_name: str, tag: str = DEFAULT_TAG) -> tuple[Skill, SkillVersion]:

@@ -73,6 +73,8 @@ def preload_tagged() -> int:
     """Load the tagged versions into the cache and make their spare instances, so the first runs
     after a start find them warm. Spends at most ``SKILL_PRELOAD_SECONDS`` before the process
     serves; what is left loads on a background thread. Returns how many loaded before serving."""
+    if not settings.SKILL_PRELOAD:
+        return 0
     versions = tagged_versions()
     deadline = time.monotonic() + settings.SKILL_PRELOAD_SECONDS
     loaded = 0
