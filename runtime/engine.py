@@ -16,10 +16,12 @@ Cranelift, ``Runtime.fast_artifact_key`` for Winch) and ``load`` picks the engin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import platform
+import resource
 import threading
 import time
 import weakref
@@ -130,12 +132,7 @@ class Runtime:
 
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
-        config = wasmtime.Config()
-        config.epoch_interruption = True
-        config.cranelift_opt_level = self.settings.opt_level
-        if self.settings.pooling:
-            _use_pooling(config, self.settings)
-        self._cranelift = _Engine(self.artifact_key, config, fast=False)
+        self._cranelift = self._serving_engine()
         self.engine = self._cranelift.engine
         self.linker = self._cranelift.linker
         self._winch: _Engine | None = None
@@ -149,6 +146,26 @@ class Runtime:
         self.preparer = Preparer(
             self._prepare, per_skill=self.settings.spare_instances, max_skills=self.settings.spare_skills
         )
+
+    def _serving_engine(self) -> _Engine:
+        """The Cranelift engine runs execute on; pooled unless the host refuses the address space."""
+        config = self._cranelift_config()
+        if self.settings.pooling and not _address_space_for_pool(self.settings):
+            log.warning(
+                "the address-space limit (ulimit -v) is below what %d pooled instances reserve; "
+                "using wasmtime's on-demand allocator (lower SKILL_POOL_INSTANCES to pool)",
+                self.settings.pool_instances,
+            )
+            self.settings = dataclasses.replace(self.settings, pooling=False)
+        if self.settings.pooling:
+            _use_pooling(config, self.settings)
+        return _Engine(self.artifact_key, config, fast=False)
+
+    def _cranelift_config(self) -> wasmtime.Config:
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.cranelift_opt_level = self.settings.opt_level
+        return config
 
     @property
     def artifact_key(self) -> str:
@@ -412,6 +429,18 @@ class Runtime:
                 result = func(store, input)
             func.post_return(store)
         return result
+
+
+# Address space one pooled instance reserves: 2 memory slots of 4 GiB plus guard pages, and tables.
+_POOL_BYTES_PER_INSTANCE = 9 << 30
+
+
+def _address_space_for_pool(settings: EngineSettings) -> bool:
+    """Whether the process may reserve the pool (wasmtime aborts the process if it cannot)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return True
+    return settings.pool_instances * _POOL_BYTES_PER_INSTANCE < soft // 2
 
 
 def _use_pooling(config: wasmtime.Config, settings: EngineSettings) -> None:

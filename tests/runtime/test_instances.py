@@ -148,3 +148,19 @@ class _NoSpares:
     def __len__(self) -> int:
         self.release.wait(10)
         return 99
+
+
+def test_pooling_falls_back_to_on_demand_under_an_address_space_limit():
+    """wasmtime aborts the process when it cannot reserve the pool: the runtime checks first."""
+    import subprocess
+    import sys
+
+    script = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (8 << 30, resource.RLIM_INFINITY));"
+        "from runtime import EngineSettings, Runtime;"
+        "print(Runtime(EngineSettings(pooling=True, pool_instances=100)).settings.pooling)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    assert "ulimit -v" in done.stderr
