@@ -144,7 +144,7 @@ class Runtime:
         # Pooling has a fixed number of slots; a run beyond them waits for one instead of trapping.
         self._slots = threading.BoundedSemaphore(self.settings.pool_instances) if self.settings.pooling else None
         self.preparer = Preparer(
-            self._prepare, per_skill=self.settings.spare_instances, max_skills=self.settings.spare_skills
+            self._prepare_ahead, per_skill=self.settings.spare_instances, max_skills=self.settings.spare_skills
         )
 
     def _serving_engine(self) -> _Engine:
@@ -313,22 +313,28 @@ class Runtime:
 
     # -- call --------------------------------------------------------------------------------
 
-    def _prepare(self, skill: LoadedSkill, memory_bytes: int) -> Prepared:
+    def _prepare(self, skill: LoadedSkill, memory_bytes: int, *, wait: bool = True) -> Prepared:
         """A fresh store (no preopened dirs, no env, no network) and instance of ``skill``."""
         self._ensure_ticker()
         engine = skill.tier or self._cranelift
         store = wasmtime.Store(engine.engine)
         if engine is self._cranelift and self._slots is not None:
-            self._take_slot(store)
+            self._take_slot(store, wait)
         store.set_wasi(wasmtime.WasiConfig())
         store.set_limits(memory_size=memory_bytes)
         store.set_epoch_deadline(int(PREPARE_TIMEOUT_SECONDS / TICK_SECONDS))
         instance = engine.linker.instantiate(store, skill.component)
         return Prepared(store, instance, memory_bytes)
 
-    def _take_slot(self, store: wasmtime.Store) -> None:
-        """Wait for a free pool slot; it is given back when ``store`` is deleted."""
-        if not self._slots.acquire(timeout=PREPARE_TIMEOUT_SECONDS):
+    def _prepare_ahead(self, skill: LoadedSkill, memory_bytes: int) -> Prepared:
+        """A spare: never waits for a pool slot (the preparer also drops the stores that free them)."""
+        return self._prepare(skill, memory_bytes, wait=False)
+
+    def _take_slot(self, store: wasmtime.Store, wait: bool) -> None:
+        """Take a free pool slot (waiting if ``wait``); it is given back when ``store`` is deleted."""
+        if not self._slots.acquire(timeout=PREPARE_TIMEOUT_SECONDS if wait else 0):
+            if not wait:
+                raise wasmtime.WasmtimeError("no free instance slot for a spare")
             raise wasmtime.WasmtimeError(
                 f"all {self.settings.pool_instances} instance slots stayed busy for "
                 f"{PREPARE_TIMEOUT_SECONDS:g} s (raise SKILL_POOL_INSTANCES)"

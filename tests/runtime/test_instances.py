@@ -102,9 +102,11 @@ def test_runs_on_threads_are_isolated(runtime, sink):
     assert results == {key: [list(key)] for key in results} and len(results) == 18
 
 
-def test_more_runs_than_pool_slots_wait_for_one(skill_wasm):
-    """Two slots, six threads: runs queue for a slot instead of trapping on a full pool."""
-    runtime = Runtime(EngineSettings(spare_instances=0, pooling=True, pool_instances=2, warm_slots=1))
+@pytest.mark.parametrize("spares", [0, 2])
+def test_more_runs_than_pool_slots_wait_for_one(skill_wasm, spares):
+    """Two slots, six threads: runs queue for a slot instead of trapping on a full pool, and spares
+    are only made from free slots (the preparer never waits for one)."""
+    runtime = Runtime(EngineSettings(spare_instances=spares, pooling=True, pool_instances=2, warm_slots=1))
     sink = _load(runtime, skill_wasm["kitchen_sink"])
     outcomes = []
 
@@ -112,11 +114,13 @@ def test_more_runs_than_pool_slots_wait_for_one(skill_wasm):
         outcomes.append(run(runtime, sink, action="loop", seconds=0.2))
 
     threads = [threading.Thread(target=work) for _ in range(6)]
+    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert [outcome.error_kind for outcome in outcomes] == [None] * 6
+    assert time.monotonic() - started < 8  # no run waited out a slot timeout (10 s)
 
 
 def test_used_stores_are_dropped_when_the_preparer_falls_behind(runtime, sink):
