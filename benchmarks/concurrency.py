@@ -81,6 +81,38 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def cpu_per_request(pids: dict[str, int], load) -> tuple[tuple[float, float, float], dict[str, float]]:
+    """``load()``'s figures, and the milliseconds of CPU each process tree spent per request."""
+    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+    figures = load()
+    requests = load.requests
+    spent = {name: (tree_cpu_seconds(pid) - before[name]) * 1000 / requests for name, pid in pids.items()}
+    return figures, spent
+
+
 def echo_load(url: str, token: str, requests: int, concurrency: int) -> tuple[float, float, float]:
     """(requests/s, p50 ms, p99 ms) of sync echo runs over HTTP."""
     latencies: list[float] = []
@@ -300,13 +332,26 @@ def main() -> None:
         blocked = blocked_figures(cluster, args.inflight)
 
         print("2. trivial skill throughput ...", flush=True)
-        distributed = echo_load(
-            cluster.url, cluster.tokens["alice"], args.echo_requests, args.echo_concurrency
-        )
+        requests = args.echo_requests - args.echo_requests % args.echo_concurrency
+
+        def distributed_load():
+            return echo_load(cluster.url, cluster.tokens["alice"], requests, args.echo_concurrency)
+
+        distributed_load.requests = requests
+        postmaster = int((cluster.postgres.data / "postmaster.pid").read_text().split()[0])
+        processes = {"web": cluster.web.pid, "worker": worker.pid, "PostgreSQL": postmaster}
+        if cluster.redis.process is not None:
+            processes["Redis"] = cluster.redis.process.pid
+        distributed, distributed_cpu = cpu_per_request(processes, distributed_load)
         web, url, token = embedded_server(skills)
         try:
             echo_load(url, token, 40, 4)  # warm up
-            embedded = echo_load(url, token, args.echo_requests, args.echo_concurrency)
+
+            def embedded_load():
+                return echo_load(url, token, requests, args.echo_concurrency)
+
+            embedded_load.requests = requests
+            embedded, embedded_cpu = cpu_per_request({"web": web.pid}, embedded_load)
         finally:
             web.terminate()
             web.wait(10)
@@ -362,6 +407,9 @@ def main() -> None:
         print(f"{label:<30} {rps:>10.1f} {p50:>10.1f} {p99:>10.1f} {p50 / raw[1]:>9.1f}x")
     print(f"{'raw Runtime.run, 1 thread':<30} {raw[0]:>10.1f} {raw[1]:>10.1f} {'':>10} {1:>9.1f}x")
     print(f"(HTTP figures with {args.echo_concurrency} concurrent clients)")
+    spent = ", ".join(f"{name} {ms:.1f}" for name, ms in distributed_cpu.items())
+    print(f"CPU per trivial run, distributed: {sum(distributed_cpu.values()):.1f} ms ({spent})")
+    print(f"CPU per trivial run, embedded: {embedded_cpu['web']:.1f} ms (the web process)")
     ratio = distributed[0] / raw[0]
     print(f"distributed throughput / raw: {ratio:.2f}x (target >= 0.5x: {'met' if ratio >= 0.5 else 'NOT met'})")
     print(
