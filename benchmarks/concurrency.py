@@ -359,9 +359,13 @@ def main() -> None:
 
         memory, sizes = {}, None
         cluster.stop_worker(worker)
-        for label, cache_mb in () if args.quick else (
-            ("SKILL_CACHE_MB=1024 (all 10 fit)", 1024),
-            ("SKILL_CACHE_MB=32 (3 of ~11 MB fit)", 32),
+        for label, cache_mb in (
+            ()
+            if args.quick
+            else (
+                ("SKILL_CACHE_MB=1024 (all 10 fit)", 1024),
+                ("SKILL_CACHE_MB=32 (3 of ~11 MB fit)", 32),
+            )
         ):
             worker = cluster.start_worker(threads=8, env={"SKILL_CACHE_MB": str(cache_mb)})
             with cluster.client() as client:
@@ -411,7 +415,9 @@ def main() -> None:
     print(f"CPU per trivial run, distributed: {sum(distributed_cpu.values()):.1f} ms ({spent})")
     print(f"CPU per trivial run, embedded: {embedded_cpu['web']:.1f} ms (the web process)")
     ratio = distributed[0] / raw[0]
-    print(f"distributed throughput / raw: {ratio:.2f}x (target >= 0.5x: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(
+        f"distributed throughput / raw: {ratio:.2f}x (target >= 0.5x: {'met' if ratio >= 0.5 else 'NOT met'})"
+    )
     print(
         f"echo p99 during the {args.inflight}-run burst: {inflight['echo_p99']:.0f} ms "
         f"(target < 250 ms: {'met' if inflight['echo_p99'] < 250 else 'NOT met'})"

@@ -131,7 +131,9 @@ class Kernel:
         manage = [sys.executable, str(ROOT / "manage.py")]
         self._manage(manage, "migrate", "-v", "0")
         self._manage(manage, "register_skill", "bench", "hello", str(wasm_path))
-        create_user = "from django.contrib.auth.models import User; User.objects.create_superuser('bench', '', 'x')"
+        create_user = (
+            "from django.contrib.auth.models import User; User.objects.create_superuser('bench', '', 'x')"
+        )
         self._manage(manage, "shell", "-c", create_user)
         self.token = self._manage(manage, "drf_create_token", "bench").split()[2]
 
@@ -215,7 +217,8 @@ def memory_per_concurrent_run(artifact: bytes, concurrency: int, settings: Engin
     idle = rss_mb()
     peaks = []
     threads = [
-        threading.Thread(target=runtime.run, args=(skill, payload, Csi(), Limits())) for _ in range(concurrency)
+        threading.Thread(target=runtime.run, args=(skill, payload, Csi(), Limits()))
+        for _ in range(concurrency)
     ]
     for thread in threads:
         thread.start()
@@ -256,10 +259,12 @@ def main() -> None:
     before, now = figures["before"], figures["now"]
     print(f"{'':34}{'p50':>10}{'p95':>10}{'back-to-back':>14}{'2 threads':>11}")
     for label, f in (("before (instance on the run's thread)", before), ("now (spares, pooling)", now)):
-        print(f"{label:34.34}{f['p50'] * 1000:>9.2f} {f['p95'] * 1000:>9.2f} {f['b2b'] * 1000:>10.2f} ms{f['two']:>10.2f}x")
+        p50, p95, b2b = f["p50"] * 1000, f["p95"] * 1000, f["b2b"] * 1000
+        print(f"{label:34.34}{p50:>9.2f} {p95:>9.2f} {b2b:>10.2f} ms{f['two']:>10.2f}x")
     cheaper = before["p50"] / now["p50"]
     print(f"   per-run p50 {cheaper:.2f}x cheaper (target >= 3x: {verdict(cheaper >= 3)})")
-    print(f"   two threads {now['two']:.2f}x one thread's throughput (target >= 1.7x: {verdict(now['two'] >= 1.7)})")
+    scaled = now["two"]
+    print(f"   two threads {scaled:.2f}x one thread's throughput (target >= 1.7x: {verdict(scaled >= 1.7)})")
     print(f"   back-to-back (CPU per run) {before['b2b'] / now['b2b']:.2f}x cheaper")
 
     print("\n2. embedded end to end: POST /v1/skills/bench/hello/run (gunicorn, SQLite)", flush=True)
@@ -268,7 +273,8 @@ def main() -> None:
     http_p50 = statistics.median(http_samples)
     ratio = http_p50 / now["p50"]
     print(f"   p50 {ms(http_p50)}, p95 {ms(percentile(http_samples, 0.95))}")
-    print(f"   {ratio:.2f}x the floor now (target <= 1.5x: {verdict(ratio <= 1.5)}); {http_p50 / before['p50']:.2f}x the floor before")
+    print(f"   {ratio:.2f}x the floor now (target <= 1.5x: {verdict(ratio <= 1.5)})")
+    print(f"   {http_p50 / before['p50']:.2f}x the floor before")
 
     print("\n3. the first run after a start (fresh gunicorn process, same data)", flush=True)
     first = first_runs(kernel, starts)
@@ -279,7 +285,8 @@ def main() -> None:
     print("\n4. memory (resident)", flush=True)
     per_skill, kept, bounded = memory_per_cached_skill(hello, copies)
     print(f"   per cached skill: {per_skill:.1f} MiB ({kept} distinct components cached in one process)")
-    print(f"   a cache bounded at a third of them keeps {bounded} of {copies} (byte bound holds: {verdict(bounded <= copies // 3)})")
+    holds = verdict(bounded <= copies // 3)
+    print(f"   a cache bounded at a third of them keeps {bounded} of {copies} (byte bound holds: {holds})")
     for label, settings in (("before", BEFORE), ("now", KERNEL)):
         per_run = memory_per_concurrent_run(sink, 8, settings)
         print(f"   per concurrent run ({label}): {per_run:.1f} MiB (8 runs spinning at once)")

@@ -142,9 +142,13 @@ class Runtime:
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
         # Pooling has a fixed number of slots; a run beyond them waits for one instead of trapping.
-        self._slots = threading.BoundedSemaphore(self.settings.pool_instances) if self.settings.pooling else None
+        self._slots = (
+            threading.BoundedSemaphore(self.settings.pool_instances) if self.settings.pooling else None
+        )
         self.preparer = Preparer(
-            self._prepare_ahead, per_skill=self.settings.spare_instances, max_skills=self.settings.spare_skills
+            self._prepare_ahead,
+            per_skill=self.settings.spare_instances,
+            max_skills=self.settings.spare_skills,
         )
 
     def _serving_engine(self) -> _Engine:

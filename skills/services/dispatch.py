@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
 from runtime import ErrorKind
 from skills.models import Run

@@ -125,5 +125,3 @@ def submit_run(
             )
         handle = dispatch.dispatch(run, on_item=on_item)
     return dispatch.Submission(run, handle=handle)
-
-

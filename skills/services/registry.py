@@ -283,7 +283,9 @@ def find_tagged(
             return hit[1]
     tag_row = (
         Tag.objects.select_related("version", "skill__namespace")
-        .filter(skill__namespace__name=namespace_name, skill__name=skill_name, skill__is_active=True, name=tag)
+        .filter(
+            skill__namespace__name=namespace_name, skill__name=skill_name, skill__is_active=True, name=tag
+        )
         .first()
     )
     if tag_row is None:

@@ -33,7 +33,13 @@ def created_running() -> dict[str, Any]:
     """The fields of a run stored already claimed by this process, which executes it at once on
     the request's thread: one write fewer than queued, then claimed."""
     now = timezone.now()
-    return {"status": Run.RUNNING, "started_at": now, "heartbeat_at": now, "worker": WORKER_NAME, "attempts": 1}
+    return {
+        "status": Run.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "worker": WORKER_NAME,
+        "attempts": 1,
+    }
 
 
 def finish_run(run: Run, outcome: RunOutcome) -> Run:

@@ -89,7 +89,9 @@ def test_runs_on_threads_are_isolated(runtime, sink):
     def work(index):
         try:
             for round in range(3):
-                results[(index, round)] = result(run(runtime, sink, action="remember", payload=[index, round]))
+                results[(index, round)] = result(
+                    run(runtime, sink, action="remember", payload=[index, round])
+                )
         except AssertionError as error:
             errors.append(error)
 
