@@ -184,6 +184,339 @@ _RUN_LINKS = {
 }
 
 
+# -- the built-in document index (skills/documents/api.py), in the Pharia DocumentIndex's shapes --
+_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
+_COLLECTION_PARAMS = [
+    _NAMESPACE,
+    {
+        "name": "collection",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": _NAME_PATTERN},
+    },
+]
+_DOCUMENT_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "description": "The document name, URL-encoded (it may contain '/')",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S"},
+}
+_INDEX_NAME = {
+    "name": "index",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": _NAME_PATTERN},
+}
+_COLLECTION = {
+    "type": "object",
+    "required": ["namespace", "collection"],
+    "properties": {"namespace": {"type": "string"}, "collection": {"type": "string"}},
+}
+_DOCUMENT_PATH = {
+    "type": "object",
+    "required": ["namespace", "collection", "name"],
+    "properties": {
+        "namespace": {"type": "string"},
+        "collection": {"type": "string"},
+        "name": {"type": "string"},
+    },
+}
+_MODALITY = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["modality", "text"],
+            "properties": {"modality": {"const": "text"}, "text": {"type": "string"}},
+        },
+        {
+            "type": "object",
+            "required": ["modality", "bytes"],
+            "properties": {
+                "modality": {"const": "image"},
+                "bytes": {"type": "string", "description": "base64"},
+            },
+        },
+    ]
+}
+_DOCUMENT_SUMMARY_PROPERTIES = {
+    "path": _DOCUMENT_PATH,
+    "version": {"type": "integer", "description": "How often the document was put"},
+    "created_timestamp": {"type": "string", "format": "date-time"},
+    "updated_timestamp": {"type": "string", "format": "date-time"},
+}
+_DOCUMENT_SUMMARY = {
+    "type": "object",
+    "required": list(_DOCUMENT_SUMMARY_PROPERTIES),
+    "properties": _DOCUMENT_SUMMARY_PROPERTIES,
+}
+_DOCUMENT = {
+    "type": "object",
+    "required": [*_DOCUMENT_SUMMARY_PROPERTIES, "contents", "metadata"],
+    "properties": {
+        **_DOCUMENT_SUMMARY_PROPERTIES,
+        "contents": {"type": "array", "items": _MODALITY},
+        "metadata": {"description": "Any JSON, null when none"},
+    },
+}
+_INDEX = {
+    "type": "object",
+    "required": ["name", "kind", "chunk_size", "chunk_overlap", "embedding_model", "dimensions"],
+    "properties": {
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["fulltext", "semantic", "hybrid"]},
+        "chunk_size": {"type": "integer", "description": "Most tokens in a chunk"},
+        "chunk_overlap": {"type": "integer"},
+        "embedding_model": _NULLABLE_STRING,
+        "dimensions": {"type": ["integer", "null"]},
+    },
+}
+_TEXT_ITEM = {
+    "type": "object",
+    "required": ["modality", "text"],
+    "properties": {"modality": {"const": "text"}, "text": {"type": "string"}},
+}
+_CONDITIONS = {
+    "type": "array",
+    "items": {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["modality"],
+                "properties": {"modality": {"type": "string"}},
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "required": ["metadata"],
+                "additionalProperties": False,
+                "properties": {
+                    "metadata": {
+                        "type": "object",
+                        "required": ["field"],
+                        "minProperties": 2,
+                        "maxProperties": 2,
+                        "additionalProperties": False,
+                        "properties": {
+                            "field": {
+                                "type": "string",
+                                "description": "A metadata key, dotted for nested ones",
+                            },
+                            **{
+                                op: {}
+                                for op in (
+                                    "equal_to",
+                                    "greater_than",
+                                    "greater_than_or_equal_to",
+                                    "less_than",
+                                    "less_than_or_equal_to",
+                                    "after",
+                                    "at_or_after",
+                                    "before",
+                                    "at_or_before",
+                                    "is_null",
+                                )
+                            },  # fmt: skip
+                        },
+                    }
+                },
+            },
+        ]
+    },
+}
+_SEARCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["query"],
+                "properties": {
+                    "query": {
+                        "oneOf": [{"type": "array", "minItems": 1, "items": _TEXT_ITEM}, {"type": "string"}]
+                    },
+                    "max_results": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
+                    "min_score": {"type": ["number", "null"]},
+                    "filters": {
+                        "type": ["array", "null"],
+                        "description": "All hold: with (every condition), without (none), with_one_of (any)",
+                        "items": {
+                            "type": "object",
+                            "minProperties": 1,
+                            "maxProperties": 1,
+                            "additionalProperties": False,
+                            "properties": {
+                                "with": _CONDITIONS,
+                                "without": _CONDITIONS,
+                                "with_one_of": _CONDITIONS,
+                            },
+                        },
+                    },
+                },
+            }
+        }
+    },
+}
+_SEARCH_RESULT = {
+    "type": "object",
+    "required": ["document_path", "section", "score", "start", "end"],
+    "properties": {
+        "document_path": _DOCUMENT_PATH,
+        "section": {"type": "array", "items": _TEXT_ITEM},
+        "score": {"type": "number"},
+        "start": {"type": "object", "required": ["item", "position"]},
+        "end": {"type": "object", "required": ["item", "position"], "description": "Inclusive"},
+    },
+}
+
+
+def _document_paths() -> dict:
+    collection = "/v1/collections/{namespace}/{collection}"
+    collections = {"type": "array", "items": _COLLECTION}
+    return {
+        "/v1/collections": {
+            "get": {
+                "operationId": "listCollections",
+                "summary": "Every document collection you may view",
+                "responses": {"200": _json("Collections", collections), **_errors(401)},
+            }
+        },
+        "/v1/collections/{namespace}": {
+            "get": {
+                "operationId": "listNamespaceCollections",
+                "summary": "The document collections of a namespace",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": _json("Collections", collections), **_errors(401, 404)},
+            }
+        },
+        collection: {
+            "parameters": _COLLECTION_PARAMS,
+            "put": {
+                "operationId": "putCollection",
+                "summary": "Create a collection (with its default index); deploy role",
+                "responses": {
+                    "200": _json("It existed", _COLLECTION),
+                    "201": _json("Created", _COLLECTION),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+            "get": {
+                "operationId": "getCollection",
+                "summary": "A collection",
+                "responses": {"200": _json("The collection", _COLLECTION), **_errors(401, 404)},
+            },
+            "delete": {
+                "operationId": "deleteCollection",
+                "summary": "Delete a collection with its documents and indexes; deploy role",
+                "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+            },
+        },
+        f"{collection}/docs": {
+            "get": {
+                "operationId": "listDocuments",
+                "summary": "The documents of a collection, by name",
+                "parameters": _COLLECTION_PARAMS,
+                "responses": {
+                    "200": _json("Documents", {"type": "array", "items": _DOCUMENT_SUMMARY}),
+                    **_errors(401, 404),
+                },
+            }
+        },
+        f"{collection}/docs/{{name}}": {
+            "parameters": [*_COLLECTION_PARAMS, _DOCUMENT_NAME],
+            "put": {
+                "operationId": "putDocument",
+                "summary": "Create or replace a document (the collection is created if missing); deploy role",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["contents"],
+                                "properties": {
+                                    "contents": {"type": "array", "minItems": 1, "items": _MODALITY},
+                                    "metadata": {"description": "Any JSON; filters match on its fields"},
+                                    "schema_version": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("Replaced", _DOCUMENT),
+                    "201": _json("Created", _DOCUMENT),
+                    **_errors(400, 401, 403, 404, 413, 502),
+                },
+            },
+            "get": {
+                "operationId": "getDocument",
+                "summary": "A document: contents and metadata",
+                "responses": {"200": _json("The document", _DOCUMENT), **_errors(401, 404)},
+            },
+            "delete": {
+                "operationId": "deleteDocument",
+                "summary": "Delete a document and its chunks; deploy role",
+                "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+            },
+        },
+        f"{collection}/indexes": {
+            "get": {
+                "operationId": "listIndexes",
+                "summary": "The indexes of a collection",
+                "parameters": _COLLECTION_PARAMS,
+                "responses": {
+                    "200": _json("Indexes", {"type": "array", "items": _INDEX}),
+                    **_errors(401, 404),
+                },
+            }
+        },
+        f"{collection}/indexes/{{index}}": {
+            "put": {
+                "operationId": "putIndex",
+                "summary": "Create or change an index; its documents are chunked (and embedded) again",
+                "parameters": [*_COLLECTION_PARAMS, _INDEX_NAME],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "kind": {"type": "string", "enum": ["fulltext", "semantic", "hybrid"]},
+                                    "chunk_size": {
+                                        "type": ["integer", "null"],
+                                        "minimum": 1,
+                                        "maximum": 8192,
+                                    },
+                                    "chunk_overlap": {
+                                        "type": ["integer", "null"],
+                                        "minimum": 0,
+                                        "maximum": 8192,
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json("The index", _INDEX), **_errors(400, 401, 403, 404, 502)},
+            }
+        },
+        f"{collection}/indexes/{{index}}/search": {
+            "post": {
+                "operationId": "searchIndex",
+                "summary": "The best chunks for a query, best first",
+                "parameters": [*_COLLECTION_PARAMS, _INDEX_NAME],
+                "requestBody": _SEARCH_BODY,
+                "responses": {
+                    "200": _json("Results", {"type": "array", "items": _SEARCH_RESULT}),
+                    **_errors(400, 401, 404, 502),
+                },
+            }
+        },
+    }
+
+
 _CSI_ERRORS = (400, 401, 403, 404, 413, 429, 501, 502, 503)
 
 
@@ -451,6 +784,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            **_document_paths(),
             "/csi/v1/{function}": _csi_shell(
                 "csiV1",
                 "The CSI shell (pharia-skill 0.20.0 shapes): one CSI function over HTTP, as the SDK's "

@@ -133,19 +133,21 @@ def inference_for(namespace: Namespace | None = None) -> InferenceBackend | None
 
 
 def documents() -> DocumentIndexBackend | None:
-    """The DocumentIndex client when ``DOCUMENT_INDEX__URL`` is set; ``None`` makes the CSI say so."""
-    if not settings.DOCUMENT_INDEX_URL:
-        return None
-    key = (settings.DOCUMENT_INDEX_URL, settings.DOCUMENT_INDEX_TOKEN, settings.DOCUMENT_INDEX_TIMEOUT)
+    """The CSI's document index: the built-in one (``skills.documents``), which hands a namespace with
+    an external DocumentIndex (its own, or ``DOCUMENT_INDEX__URL`` for all) to that index's client."""
+    from skills.documents.backend import router
+
+    return router
+
+
+def external_documents(url: str, token: str) -> DocumentIndexBackend:
+    """The client of the Pharia DocumentIndex at ``url``, shared while its configuration holds."""
+    key = (url, token, settings.DOCUMENT_INDEX_TIMEOUT)
 
     def build() -> DocumentIndexBackend:
         from runtime.csi.documents import DocumentIndexClient
 
-        return DocumentIndexClient(
-            settings.DOCUMENT_INDEX_URL,
-            settings.DOCUMENT_INDEX_TOKEN or None,
-            timeout=settings.DOCUMENT_INDEX_TIMEOUT,
-        )
+        return DocumentIndexClient(url, token or None, timeout=settings.DOCUMENT_INDEX_TIMEOUT)
 
     return _documents.get(key, build)
 

@@ -94,6 +94,7 @@ def test_csi_errors_reach_the_caller_as_clear_messages(kernel, backends, fields,
 
 def test_without_a_document_index_the_run_says_so(kernel, settings):
     settings.DOCUMENT_INDEX_URL = ""
+    settings.DOCUMENTS_BUILTIN = False  # the built-in index is the default (tests/documents)
     response = kernel["alice"].run("test/sink", {"action": "search", "text": "x"})
     assert "document index is not configured on this kernel" in json.dumps(response.json())
 

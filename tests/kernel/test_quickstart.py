@@ -105,7 +105,7 @@ def test_show_second_factor_prints_the_qr_code_and_the_codes(transactional_db, d
 def test_every_example_skill_has_a_description_and_an_example_input(transactional_db, data_dir, example_wasm):
     quickstart()
     versions = SkillVersion.objects.filter(skill__namespace__name="examples")
-    assert sorted(v.skill.name for v in versions) == ["haiku", "hello"]
+    assert sorted(v.skill.name for v in versions) == ["haiku", "hello", "rag"]
     for version in versions:
         assert version.description, version
         assert version.input_schema["examples"], version

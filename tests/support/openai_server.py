@@ -57,6 +57,11 @@ arguments in two chunks (first half, second half) carrying only ``index`` and ``
 then the finish chunk and the usage chunk. Logprobs (``logprobs`` / ``top_logprobs``) are sent for
 content tokens of chat and completion answers, streamed and not.
 
+Embeddings: ``POST /v1/embeddings`` with model ``test-embedding`` (:data:`EMBEDDING_MODELS`) answers
+one deterministic vector per input (a string or a list of strings), in OpenAI's shape: each lower-case
+word of the text adds 1 to dimension ``sha256(word) % 64`` (and 0.5 to the next), so texts sharing words
+point the same way (cosine similarity). ``dimensions`` in the body changes the 64. Usage counts words.
+
 Knobs: ``token`` (require ``Authorization: Bearer <token>``, else 401 whose message echoes the key
 sent, as OpenAI does partially), ``delay``, ``stream_delay`` (seconds between SSE chunks),
 ``reasoning_style`` (see ``reasoning-model``). ``max_in_flight`` records the highest number of
@@ -77,7 +82,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["MODELS", "OpenAITestServer"]
+__all__ = ["EMBEDDING_MODELS", "MODELS", "OpenAITestServer", "embedding"]
 
 MODELS = (
     "test-model",
@@ -89,7 +94,21 @@ MODELS = (
     "ratelimited-model",
     "broken-model",
 )
+EMBEDDING_MODELS = ("test-embedding",)
+EMBEDDING_DIMENSIONS = 64
 REASONING_STYLES = ("reasoning_content", "reasoning", "think")
+
+
+def embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """The test server's deterministic embedding of ``text`` (see the module docstring)."""
+    import hashlib
+
+    vector = [0.0] * dimensions
+    for word in re.findall(r"\w+", text.lower()):
+        slot = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big") % dimensions
+        vector[slot] += 1.0
+        vector[(slot + 1) % dimensions] += 0.5
+    return vector
 
 
 class OpenAITestServer:
@@ -357,6 +376,8 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"Incorrect API key provided: {given}." if given else "You didn't provide an API key."
             return self._json(401, _error(message, "invalid_request_error", "invalid_api_key"))
         path = self.path.split("?")[0].rstrip("/")
+        if path == "/v1/embeddings":
+            return self._embeddings(body)
         if path not in ("/v1/completions", "/v1/chat/completions"):
             return self._json(404, _error(f"no route for POST {self.path}", "NotFoundError", 404))
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
@@ -377,6 +398,27 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/completions":
             return self._completion(body)
         return self._chat(body)
+
+    def _embeddings(self, body: Any) -> None:
+        if not isinstance(body, dict) or body.get("model") not in EMBEDDING_MODELS:
+            model = body.get("model") if isinstance(body, dict) else None
+            return self._json(
+                404, _error(f"The model `{model}` does not exist.", "NotFoundError", 404, "model")
+            )
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            return self._json(
+                400, _error("`input` must be a string or a list of strings", "BadRequestError", 400)
+            )
+        size = body.get("dimensions") or EMBEDDING_DIMENSIONS
+        data = [
+            {"object": "embedding", "index": i, "embedding": embedding(text, size)}
+            for i, text in enumerate(texts)
+        ]
+        words = sum(_words(text) for text in texts)
+        usage = {"prompt_tokens": words, "total_tokens": words}
+        self._json(200, {"object": "list", "data": data, "model": body["model"], "usage": usage})
 
     def _completion(self, body: dict[str, Any]) -> None:
         prompt = body.get("prompt")

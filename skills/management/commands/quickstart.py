@@ -29,6 +29,7 @@ EXAMPLES = settings.BASE_DIR / "examples"
 DEFAULT_URL = "http://127.0.0.1:8000"
 # The curl of the block: the example skill that shows the kernel's language service.
 CURL_SKILL = "examples/hello"
+RAG_COLLECTION = "handbook"  # examples/rag/handbook, searched by examples/rag
 CURL_INPUT = {"name": "Ada", "note": "Das Wetter ist heute schön."}
 
 
@@ -129,6 +130,7 @@ class Command(BaseCommand):
             name = source.stem.replace("_", "-")
             call_command("register_skill", namespace, name, str(wasm), fast=True, stdout=self.stdout)
             self.describe(namespace, name, source.with_suffix(".json"))
+        self.load_examples_collection(namespace)
         if show_second_factor:
             self.stdout.write(self.second_factor_text(user))
         if not no_summary:
@@ -149,6 +151,16 @@ class Command(BaseCommand):
             if declared.get(field):
                 empty = {f"{field}__isnull": True} if field != "description" else {field: ""}
                 versions.filter(**empty).update(**{field: declared[field]})
+
+    def load_examples_collection(self, namespace: str) -> None:
+        """The collection the example RAG skill searches (``examples/rag/handbook``), in the
+        built-in document index."""
+        call_command(
+            "load_documents",
+            f"{namespace}/{RAG_COLLECTION}",
+            str(EXAMPLES / "rag" / RAG_COLLECTION),
+            stdout=self.stdout,
+        )
 
     def second_factor(self, user, password: str | None = None) -> None:
         """A TOTP device and ten recovery codes, so the admin's two-factor login works from day one;
