@@ -77,6 +77,16 @@ GROUPS = [
     ),
     ("Runs", "Every invocation, its result and its trace.", ["skills.Run", "skills.Span"]),
     (
+        "Documents",
+        "Collections skills search through the CSI, their documents and indexes, external indexes.",
+        ["documents.Collection", "documents.Document", "documents.ExternalDocumentIndex"],
+    ),
+    (
+        "Evaluations",
+        "Datasets of examples, evaluations of versions over them, and the tags they promoted.",
+        ["evaluations.Dataset", "evaluations.Evaluation", "evaluations.Promotion"],
+    ),
+    (
         "Security",
         "API tokens and second factors (authenticator apps, recovery codes).",
         [
