@@ -29,7 +29,14 @@ def operator(page, kernel, settings):
 
 def test_the_index_groups_by_task_and_the_upload_offers_a_new_namespace(page, operator):
     captions = page.locator("#content-main .module caption").all_inner_texts()
-    assert [c.strip().lower() for c in captions] == ["skills", "namespaces and access", "runs", "security"]
+    assert [c.strip().lower() for c in captions] == [
+        "skills",
+        "namespaces and access",
+        "runs",
+        "documents",
+        "evaluations",
+        "security",
+    ]
     shot(page, "issue15-6-admin-index")
 
     page.goto("/admin/skills/skillversion/upload/")

@@ -8,8 +8,8 @@ import pytest
 from skills.evaluations import datasets, runner
 from skills.evaluations.models import Evaluation, Promotion
 from skills.models import Tag
-from tests.browser.conftest import chromium, log_in, page, shot  # noqa: F401 - fixtures
-from tests.evaluations.conftest import EXAMPLES, jsonl
+from tests.browser.conftest import log_in, shot
+from tests.evaluations.conftest import EXAMPLES, evals, grader_wasm, jsonl  # noqa: F401 - fixtures
 from tests.support.openai_server import OpenAITestServer
 
 pytestmark = [pytest.mark.browser]
