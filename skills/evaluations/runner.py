@@ -116,7 +116,7 @@ def drive(evaluation_id: int) -> Evaluation | None:
     now = timezone.now()
     claimed = Evaluation.objects.filter(
         Q(status=Evaluation.QUEUED) | Q(status=Evaluation.RUNNING), pk=evaluation_id
-    ).update(status=Evaluation.RUNNING, driver=cancellation.WORKER_NAME, heartbeat_at=now)
+    ).update(status=Evaluation.RUNNING, driver=process.WORKER_NAME, heartbeat_at=now)
     if not claimed:
         return Evaluation.objects.filter(pk=evaluation_id).first()
     Evaluation.objects.filter(pk=evaluation_id, started_at__isnull=True).update(started_at=now)
@@ -133,8 +133,7 @@ def drive(evaluation_id: int) -> Evaluation | None:
         )
     finally:
         close_old_connections()
-    evaluation.refresh_from_db()
-    return evaluation
+    return Evaluation.objects.filter(pk=evaluation_id).first()  # None: deleted meanwhile
 
 
 class _AlreadyStarted(Exception):
@@ -185,7 +184,7 @@ class _Driver:
         if time.monotonic() - self.beat >= HEARTBEAT_SECONDS:
             self.beat = time.monotonic()
             held = Evaluation.objects.filter(
-                pk=self.evaluation.pk, status=Evaluation.RUNNING, driver=cancellation.WORKER_NAME
+                pk=self.evaluation.pk, status=Evaluation.RUNNING, driver=process.WORKER_NAME
             ).update(heartbeat_at=timezone.now())
             if not held:
                 status = Evaluation.objects.values_list("status", flat=True).get(pk=self.evaluation.pk)
