@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runtime import Csi, EngineSettings, Limits, Runtime  # noqa: E402
+from runtime import Csi, EngineSettings, Limits, Runtime, digest  # noqa: E402
 from runtime.cache import ComponentCache  # noqa: E402
 from skills import builder  # noqa: E402
 from tests.distributed.cluster import free_port, start_gunicorn  # noqa: E402
@@ -229,15 +229,12 @@ def memory_per_concurrent_run(artifact: bytes, concurrency: int, settings: Engin
 
 
 def compiled(runtime: Runtime, wasm_path: Path) -> bytes:
-    cache = builder.cache_root() / "artifacts" / f"{wasm_path.stem}-{runtime.artifact_key}.cwasm"
-    key = cache.with_suffix(".digest")
-    from runtime import digest
-
+    """The artifact of a built component, cached like the tests cache theirs (digest + engine key)."""
     wasm = wasm_path.read_bytes()
-    if not cache.exists() or not key.exists() or key.read_text() != digest(wasm):
+    cache = builder.cache_root() / "artifacts" / f"{digest(wasm)}-{runtime.artifact_key}.cwasm"
+    if not cache.exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(runtime.compile(wasm).artifact)
-        key.write_text(digest(wasm))
     return cache.read_bytes()
 
 

@@ -310,14 +310,9 @@ for _model in (Tag, Skill, SkillVersion, Namespace):
 
 def resolve(namespace: Namespace, skill_name: str, tag: str = DEFAULT_TAG) -> tuple[Skill, SkillVersion]:
     """The version a tag (or a digest prefix) of an active skill points at."""
-    tag_row = (
-        Tag.objects.select_related("version", "skill")
-        .filter(skill__namespace=namespace, skill__name=skill_name, skill__is_active=True, name=tag)
-        .first()
-    )
-    if tag_row is not None:
-        tag_row.skill.namespace = namespace
-        return tag_row.skill, tag_row.version
+    found = find_tagged(namespace.name, skill_name, tag)
+    if found is not None:
+        return found[1], found[2]
     skill = Skill.objects.filter(namespace=namespace, name=skill_name, is_active=True).first()
     if skill is None:
         raise NotFound(f"skill '{namespace.name}/{skill_name}' does not exist")
